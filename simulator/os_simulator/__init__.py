@@ -1,0 +1,1 @@
+"""OpenStack API simulator (placeholder until the simulator lands)."""

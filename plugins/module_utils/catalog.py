@@ -24,9 +24,11 @@ DAY = 24 * HOUR
 WEEK = 7 * DAY
 
 # A secondary listing fetched with a parent type (load balancer listeners,
-# pools and members). ``per_parent`` paths contain ``{parent_id}`` and are
-# fetched once per parent item (Octavia has no global members listing).
-SubListing = namedtuple("SubListing", "name path collection_key per_parent parent")
+# pools and members; router interfaces). ``per_parent`` paths contain
+# ``{parent_id}`` and are fetched once per item of the ``parent`` sub-listing
+# (Octavia has no global members listing: the only per-item calls of the
+# gatherer). ``query`` is a dict of extra query parameters (values may be lists).
+SubListing = namedtuple("SubListing", "name path collection_key per_parent parent query", defaults=(None,))
 
 ResourceType = namedtuple(
     "ResourceType",
@@ -49,7 +51,10 @@ ResourceType = namedtuple(
         "default_interval",  # seconds between two syncs unless the account says otherwise
         "changes_since",  # the API supports an incremental ``changes-since`` listing
         "permission_hint",  # what to grant when the listing is forbidden
+        "admin_lists_all",  # the API lists every project for an admin without asking (Neutron, Octavia):
+        # with all_projects=False the gatherer filters on the token's project instead
     ],
+    defaults=(False,),
 )
 
 
@@ -137,6 +142,7 @@ _TYPES = (
             "a load-balancer_observer (read only) or member role on the project for the "
             "load-balancer service (Octavia policies)"
         ),
+        admin_lists_all=True,
     ),
     ResourceType(
         name="security_groups",
@@ -157,6 +163,7 @@ _TYPES = (
         default_interval=6 * HOUR,
         changes_since=False,
         permission_hint=_NETWORK_HINT,
+        admin_lists_all=True,
     ),
     ResourceType(
         name="volume_snapshots",
@@ -242,6 +249,7 @@ _TYPES = (
         default_interval=2 * WEEK,
         changes_since=False,
         permission_hint=_NETWORK_HINT,
+        admin_lists_all=True,
     ),
     ResourceType(
         name="subnets",
@@ -262,6 +270,7 @@ _TYPES = (
         default_interval=2 * WEEK,
         changes_since=False,
         permission_hint=_NETWORK_HINT,
+        admin_lists_all=True,
     ),
     ResourceType(
         name="ports",
@@ -291,6 +300,7 @@ _TYPES = (
         default_interval=2 * WEEK,
         changes_since=False,
         permission_hint=_NETWORK_HINT,
+        admin_lists_all=True,
     ),
     ResourceType(
         name="routers",
@@ -307,10 +317,28 @@ _TYPES = (
         server_filters=("name", "status", "project_id", "tags"),
         fields=_fields(project="project_id", status="status", created="created_at", updated="updated_at"),
         relations=("external_network", "subnets", "ports"),
-        sub_listings=(),
+        # Neutron's router listing has no interfaces: one paged listing of the interface ports
+        # (not a call per router) is embedded as each router's "interfaces".
+        sub_listings=(
+            SubListing(
+                "interfaces",
+                "/ports",
+                "ports",
+                False,
+                None,
+                {
+                    "device_owner": [
+                        "network:router_interface",
+                        "network:router_interface_distributed",
+                        "network:ha_router_replicated_interface",
+                    ]
+                },
+            ),
+        ),
         default_interval=2 * WEEK,
         changes_since=False,
         permission_hint=_NETWORK_HINT,
+        admin_lists_all=True,
     ),
     ResourceType(
         name="floating_ips",
@@ -344,6 +372,7 @@ _TYPES = (
         default_interval=2 * WEEK,
         changes_since=False,
         permission_hint=_NETWORK_HINT,
+        admin_lists_all=True,
     ),
 )
 

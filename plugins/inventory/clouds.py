@@ -1,0 +1,223 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to cmdb.openstack
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+name: clouds
+short_description: The registered OpenStack accounts as hosts, one per account and region
+version_added: 0.1.0
+author: cmdb.openstack maintainers
+description:
+  - Reads the accounts registered in the CMDB with M(cmdb.openstack.cloud_account) (not the
+    unregistered ones) and adds one host per account and region, so that a sync playbook runs on
+    C(hosts=openstack_clouds), C(--forks) syncs clouds in parallel and AWX job slicing spreads the
+    clouds over execution nodes.
+  - Host names. An account with no regions configured (every region of the service catalog) or with
+    one region is the host C(<account>). An account with several regions gives one host per region,
+    C(<account>_<region>). Two hosts with the same name are an error naming both accounts.
+  - Host variables. C(cmdb_account) (the account name), C(cmdb_region) (the region of the host, an
+    empty string for every region of the catalog), C(cmdb_regions) (the account's regions),
+    C(cmdb_resources) (per type C(enabled), C(interval) in seconds and C(interval_text)),
+    C(cmdb_paused), C(cmdb_pause_after_auth_failures), C(cmdb_auth_failures),
+    C(cmdb_last_auth_error), C(cmdb_last_auth_error_at), C(cmdb_connection) (the non-secret
+    connection settings, a clouds.yaml name or the auth type and auth URL, user and project) and
+    C(ansible_connection=local). C(ansible_python_interpreter) is left to the user.
+  - Groups. C(openstack_clouds) holds every account that is not paused; C(paused_clouds) the paused
+    ones (a paused account is not synchronized, so it stays out of C(openstack_clouds)). O(compose),
+    O(groups) and O(keyed_groups) add more.
+  - The CMDB stores no secret, and this plugin never adds one. Every value read from the CMDB is
+    marked unsafe (never templated); the last authentication error comes from a cloud.
+  - The configuration file name must end with C(clouds.yml) or C(clouds.yaml), for example
+    C(openstack_clouds.yml).
+extends_documentation_fragment:
+  - constructed
+options:
+  plugin:
+    description: Marks this file as a configuration file of this plugin.
+    required: true
+    type: str
+    choices: [cmdb.openstack.clouds]
+  cmdb_url:
+    description:
+      - SQLAlchemy URL of the CMDB, for example C(sqlite:////var/lib/cmdb/cmdb.sqlite) or
+        C(postgresql+psycopg://cmdb@db.example.com/cmdb).
+      - Defaults to the environment variable E(CMDB_URL), else C(sqlite:///~/.local/share/cmdb.openstack/cmdb.sqlite).
+      - The database is only read. A missing SQLite file is an error.
+    type: str
+    env:
+      - name: CMDB_URL
+  only_clouds:
+    description: Only these accounts. Empty means every registered account.
+    type: list
+    elements: str
+    default: []
+  include_paused:
+    description: Add paused accounts (in the group C(paused_clouds) only).
+    type: bool
+    default: true
+"""
+
+EXAMPLES = r"""
+# openstack_clouds.yml
+plugin: cmdb.openstack.clouds
+cmdb_url: postgresql+psycopg://cmdb@db.example.com/cmdb
+
+# ansible-inventory -i openstack_clouds.yml --graph
+# @all:
+#   |--@openstack_clouds:
+#   |  |--prod_RegionOne
+#   |  |--prod_RegionTwo
+#   |  |--staging
+#   |--@paused_clouds:
+#   |  |--lab
+
+# A group per region, and only some accounts:
+plugin: cmdb.openstack.clouds
+only_clouds: [prod, staging]
+keyed_groups:
+  - key: cmdb_region
+    prefix: region
+    default_value: all_regions
+"""
+
+import os
+
+from ansible.errors import AnsibleParserError
+from ansible.module_utils.ansible_release import __version__ as _core_version
+from ansible.plugins.inventory import BaseInventoryPlugin, Constructable
+
+try:
+    from ansible.utils.unsafe_proxy import wrap_var
+except ImportError:  # pragma: no cover - every supported core has it
+    wrap_var = None
+
+# ansible-core >= 2.19 treats every inventory string as untrusted (never templated) by default;
+# older cores need the explicit unsafe marking. Marking on 2.19+ would only add "__ansible_unsafe"
+# wrappers to ``ansible-inventory --list`` (and AWX's import of it).
+_NEEDS_WRAP = tuple(int(part) for part in _core_version.split(".")[:2] if part.isdigit()) < (2, 19)
+
+from ansible_collections.cmdb.openstack.plugins.module_utils.errors import CmdbError
+
+GROUP = "openstack_clouds"
+PAUSED_GROUP = "paused_clouds"
+
+
+def _unsafe(value):
+    """Never templated: untrusted by default on 2.19+, marked unsafe on older cores."""
+    return wrap_var(value) if _NEEDS_WRAP and wrap_var is not None else value
+
+
+def host_names(account):
+    """``[(host name, region)]`` for one account: ``<account>`` or ``<account>_<region>`` per region."""
+    regions = list(account.get("regions") or [])
+    if len(regions) <= 1:
+        return [(account["name"], regions[0] if regions else "")]
+    return [("%s_%s" % (account["name"], region), region) for region in regions]
+
+
+def host_vars(account, region):
+    """The variables of one host (no secret: the connection is stripped again on the way out)."""
+    from ansible_collections.cmdb.openstack.plugins.module_utils import accounts as _accounts
+
+    view = _accounts.public_view(account)
+    connection = dict(view["connection"])
+    if isinstance(connection.get("auth"), dict):
+        connection["auth"] = dict(_accounts.strip_secrets(connection["auth"]))
+    for key in list(connection):
+        if key != "auth" and _accounts._SECRET_WORDS.search(str(key)):
+            connection.pop(key)
+    return {
+        "cmdb_account": view["name"],
+        "cmdb_region": region,
+        "cmdb_regions": list(view["regions"]),
+        "cmdb_resources": dict((name, dict(entry)) for name, entry in view["resources"].items()),
+        "cmdb_paused": view["paused"],
+        "cmdb_pause_after_auth_failures": view["pause_after_auth_failures"],
+        "cmdb_auth_failures": view["auth_failures"],
+        "cmdb_last_auth_error": view["last_auth_error"],
+        "cmdb_last_auth_error_at": view["last_auth_error_at"],
+        "cmdb_connection": connection,
+    }
+
+
+def build_hosts(accounts_list, include_paused=True):
+    """``[(host name, vars, groups)]`` for the accounts; raises ValueError on a host name collision."""
+    hosts = []
+    seen = {}
+    for account in accounts_list:
+        if account["paused"] and not include_paused:
+            continue
+        group = PAUSED_GROUP if account["paused"] else GROUP
+        for name, region in host_names(account):
+            if name in seen:
+                raise ValueError(
+                    "the accounts %r and %r both give the host name %r (hosts are named <account> or "
+                    "<account>_<region>); rename one account" % (seen[name], account["name"], name)
+                )
+            seen[name] = account["name"]
+            hosts.append((name, host_vars(account, region), [group]))
+    return hosts
+
+
+def open_cmdb_read_only(url):
+    """Open the CMDB without migrating it; a missing SQLite file is a clear error, not a new file."""
+    from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb import store as _store
+
+    raw = _store.resolve_url(url)
+    if raw.startswith("sqlite"):
+        database = _store.parse_url(raw).database
+        if not os.path.isfile(database):
+            raise CmdbError(
+                "there is no CMDB at %s (the file does not exist): register accounts with "
+                "cmdb.openstack.cloud_account first, or point cmdb_url (or CMDB_URL) at the right database" % database
+            )
+    return _store.open_store(raw, migrate=False)
+
+
+class InventoryModule(BaseInventoryPlugin, Constructable):
+    NAME = "cmdb.openstack.clouds"
+
+    def verify_file(self, path):
+        if not super(InventoryModule, self).verify_file(path):
+            return False
+        return path.endswith(("clouds.yml", "clouds.yaml"))
+
+    def parse(self, inventory, loader, path, cache=True):
+        super(InventoryModule, self).parse(inventory, loader, path, cache=cache)
+        self._read_config_data(path)
+        try:
+            from ansible_collections.cmdb.openstack.plugins.module_utils import accounts as _accounts
+        except ImportError as exc:  # pragma: no cover - depends on the environment
+            raise AnsibleParserError("cmdb.openstack.clouds needs SQLAlchemy: %s" % exc)
+        if not _accounts.HAS_SQLALCHEMY:
+            raise AnsibleParserError(
+                "cmdb.openstack.clouds needs the Python library SQLAlchemy (pip install SQLAlchemy)"
+            )
+        try:
+            store = open_cmdb_read_only(self.get_option("cmdb_url"))
+            try:
+                found = _accounts.list_accounts(store, names=self.get_option("only_clouds") or None)
+            finally:
+                store.close()
+            hosts = build_hosts(found, include_paused=self.get_option("include_paused"))
+        except CmdbError as exc:
+            raise AnsibleParserError("cmdb.openstack.clouds: %s" % exc.message)
+        except ValueError as exc:
+            raise AnsibleParserError("cmdb.openstack.clouds: %s" % exc)
+        strict = self.get_option("strict")
+        self.inventory.add_group(GROUP)
+        self.inventory.add_group(PAUSED_GROUP)
+        for name, variables, groups in hosts:
+            host = self.inventory.add_host(_unsafe(name))
+            for group in groups:
+                self.inventory.add_child(group, host)
+            self.inventory.set_variable(host, "ansible_connection", "local")
+            for key, value in variables.items():
+                self.inventory.set_variable(host, key, _unsafe(value))
+            self._set_composite_vars(self.get_option("compose"), variables, host, strict=strict)
+            self._add_host_to_composed_groups(self.get_option("groups"), variables, host, strict=strict)
+            self._add_host_to_keyed_groups(self.get_option("keyed_groups"), variables, host, strict=strict)

@@ -1,0 +1,824 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to cmdb.openstack
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Gather resources: paged raw listings, concurrent per (region, type), streamed to a consumer.
+
+openstacksdk provides authentication, the service catalog, version discovery and the HTTP
+session (through the public ``Proxy``/keystoneauth ``Adapter`` API: ``get_endpoint_data()``,
+``get(url, params=..., microversion=..., raise_exc=False)``). Listing itself is done here with
+raw GETs: ``limit`` = the catalog's ``max_page_size``, following ``<key>_links`` rel=next
+(absolute hrefs) or Glance's top-level ``next`` (relative to the endpoint root). No SDK
+``Resource`` object is built on this path (see docs/info-modules.md for the measurements).
+
+The only per-item calls are Octavia's members, listed once per pool: Octavia has no global
+members listing.
+
+HTTP robustness (the SDK does neither): 500/502/503/504 are retried with jittered exponential
+backoff (bounded); 429 honours ``Retry-After`` (capped, bounded). A scope ends with a status:
+``ok``, ``forbidden`` (403), ``not_in_catalog``, ``auth_failed`` (401 after keystoneauth's own
+re-authentication) or ``error`` (anything else, with a message naming cloud, region and type).
+Only ``ok`` means the listing is complete.
+
+Consumer protocol (every call on the thread that called ``gather``)::
+
+    consumer.start(scope)            # before the first page of a scope
+    consumer.page(scope, records)    # normalized records, one page at a time
+    consumer.finish(scope, report)   # always, also for failed scopes (records already given
+                                     # for a failed scope are NOT a complete listing)
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import random
+import re
+import threading
+import time
+from collections import OrderedDict, namedtuple
+
+from ansible_collections.cmdb.openstack.plugins.module_utils import catalog as _catalog
+from ansible_collections.cmdb.openstack.plugins.module_utils.errors import ConfigurationError
+from ansible_collections.cmdb.openstack.plugins.module_utils.normalize import normalize
+
+try:
+    import queue
+except ImportError:  # pragma: no cover - Python 2 is not supported
+    import Queue as queue
+
+try:
+    from urllib.parse import parse_qs, urlparse
+except ImportError:  # pragma: no cover
+    from urlparse import parse_qs, urlparse
+
+try:
+    from keystoneauth1 import discover as ks_discover
+    from keystoneauth1 import exceptions as ks_exceptions
+
+    HAS_KEYSTONEAUTH = True
+except ImportError:  # pragma: no cover - comes with openstacksdk
+    HAS_KEYSTONEAUTH = False
+
+Scope = namedtuple("Scope", "cloud region type")
+
+STATUSES = ("ok", "forbidden", "not_in_catalog", "auth_failed", "error")
+RETRY_STATUSES = (500, 502, 503, 504)
+
+
+class HttpPolicy:
+    """Retry settings of the HTTP layer (tests shrink the delays)."""
+
+    def __init__(
+        self,
+        server_error_tries=3,
+        rate_limit_tries=5,
+        backoff_base=0.5,
+        backoff_max=8.0,
+        retry_after_default=1.0,
+        retry_after_max=60.0,
+        sleep=None,
+        jitter=None,
+    ):
+        self.server_error_tries = server_error_tries
+        self.rate_limit_tries = rate_limit_tries
+        self.backoff_base = backoff_base
+        self.backoff_max = backoff_max
+        self.retry_after_default = retry_after_default
+        self.retry_after_max = retry_after_max
+        self.sleep = sleep or time.sleep
+        self.jitter = jitter or random.random
+
+    def backoff(self, attempt):
+        """Full jitter: a random delay in [base*2^(attempt-1)/2, base*2^(attempt-1)], capped."""
+        ceiling = min(self.backoff_max, self.backoff_base * (2 ** (attempt - 1)))
+        return ceiling / 2.0 + self.jitter() * ceiling / 2.0
+
+    def retry_after(self, header):
+        """Seconds to wait for a 429 (Retry-After in seconds or an HTTP date), capped."""
+        delay = None
+        if header:
+            header = str(header).strip()
+            try:
+                delay = float(header)
+            except ValueError:
+                try:
+                    from email.utils import parsedate_to_datetime
+
+                    when = parsedate_to_datetime(header)
+                    delay = when.timestamp() - time.time()
+                except (TypeError, ValueError, IndexError, OverflowError):
+                    delay = None
+        if delay is None:
+            delay = self.retry_after_default
+        return max(0.0, min(delay, self.retry_after_max))
+
+
+DEFAULT_POLICY = HttpPolicy()
+
+
+class ScopeReport:
+    """What happened to one (cloud, region, type) listing."""
+
+    def __init__(self, scope, keep_records=False):
+        self.scope = scope
+        self.status = "ok"
+        self.http_status = None
+        self.message = None
+        self.count = 0
+        self.api_calls = 0
+        self.duration = 0.0
+        self.records = [] if keep_records else None
+        self.microversion = None
+
+    @property
+    def ok(self):
+        return self.status == "ok"
+
+    def fail(self, status, message, http_status=None):
+        self.status = status
+        self.message = message
+        self.http_status = http_status
+
+    def as_dict(self):
+        return OrderedDict(
+            (
+                ("cloud", self.scope.cloud),
+                ("region", self.scope.region),
+                ("type", self.scope.type),
+                ("status", self.status),
+                ("http_status", self.http_status),
+                ("message", self.message),
+                ("count", self.count),
+                ("api_calls", self.api_calls),
+                ("duration", round(self.duration, 3)),
+            )
+        )
+
+    def __repr__(self):
+        return "ScopeReport(%s/%s/%s: %s, %d items)" % (
+            self.scope.cloud,
+            self.scope.region,
+            self.scope.type,
+            self.status,
+            self.count,
+        )
+
+
+class ScopeFailed(Exception):
+    """Ends a scope with a non-ok status."""
+
+    def __init__(self, status, message, http_status=None):
+        super(ScopeFailed, self).__init__(message)
+        self.status = status
+        self.message = message
+        self.http_status = http_status
+
+
+class _Cancelled(Exception):
+    pass
+
+
+def _where(scope):
+    return "cloud %r region %r %s" % (scope.cloud, scope.region, scope.type)
+
+
+def _short(text, limit=300):
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _error_body(response):
+    """The message of an OpenStack error body (``{"forbidden": {"message": ...}}`` and friends)."""
+    try:
+        body = response.json()
+    except Exception:  # any non-JSON body
+        return _short(getattr(response, "text", "") or "")
+    if isinstance(body, dict):
+        for key in ("message", "faultstring", "description", "title"):
+            if isinstance(body.get(key), str):
+                return _short(body[key])
+        for value in body.values():
+            if isinstance(value, dict):
+                for key in ("message", "detail", "faultstring"):
+                    if isinstance(value.get(key), str):
+                        return _short(value[key])
+    return _short(json.dumps(body))
+
+
+def _exception_text(exc):
+    text = " ".join((str(exc).strip() or exc.__class__.__name__).split())
+    return "%s: %s" % (exc.__class__.__name__, _short(text, 400))
+
+
+def _classify_exception(exc, scope, service_type):
+    """Map an exception from the SDK / keystoneauth / requests onto a ScopeFailed."""
+    if isinstance(exc, ScopeFailed):
+        return exc
+    where = _where(scope)
+    name = exc.__class__.__name__
+    status = getattr(exc, "http_status", None) or getattr(exc, "status_code", None)
+    if HAS_KEYSTONEAUTH:
+        if isinstance(exc, ks_exceptions.EndpointNotFound):
+            return ScopeFailed("not_in_catalog", "%s: service %r is not in the service catalog" % (where, service_type))
+        if isinstance(exc, ks_exceptions.Unauthorized):
+            return ScopeFailed("auth_failed", "%s: authentication failed (HTTP 401): %s" % (where, exc), 401)
+        if isinstance(exc, ks_exceptions.ConnectTimeout):
+            return ScopeFailed("error", "%s: timed out talking to %s: %s" % (where, service_type, _exception_text(exc)))
+        if isinstance(exc, ks_exceptions.ConnectFailure):
+            return ScopeFailed("error", "%s: cannot connect to %s: %s" % (where, service_type, _exception_text(exc)))
+    if name in ("EndpointNotFound", "ServiceDisabledException"):
+        return ScopeFailed("not_in_catalog", "%s: service %r is not available: %s" % (where, service_type, exc))
+    if status == 401:
+        return ScopeFailed("auth_failed", "%s: authentication failed (HTTP 401)" % where, 401)
+    if status == 403:
+        return ScopeFailed("forbidden", "%s: forbidden (HTTP 403): %s" % (where, _short(exc)), 403)
+    return ScopeFailed("error", "%s: %s" % (where, _exception_text(exc)), status)
+
+
+def _version_tuple(text):
+    if text is None:
+        return None
+    if isinstance(text, tuple):
+        return text
+    try:
+        return tuple(int(part) for part in str(text).split("."))
+    except ValueError:
+        return None
+
+
+def negotiate_microversion(wanted, min_version, max_version):
+    """The catalog's microversion capped at the server's maximum; None when unsupported."""
+    wanted_t = _version_tuple(wanted)
+    max_t = _version_tuple(max_version)
+    if not wanted_t or not max_t or max_t < (1, 0):
+        return None
+    chosen = min(wanted_t, max_t)
+    min_t = _version_tuple(min_version)
+    if min_t and chosen < min_t:
+        chosen = min_t
+    if HAS_KEYSTONEAUTH:
+        return ks_discover.version_to_string(chosen)
+    return ".".join(str(part) for part in chosen)
+
+
+_VERSION_SUFFIX = re.compile(r"/v\d+(\.\d+)?/?$")
+
+
+def endpoint_root(endpoint):
+    """``http://h:9292/v2/`` -> ``http://h:9292``; ``http://h/image/v2`` -> ``http://h/image``."""
+    return _VERSION_SUFFIX.sub("", (endpoint or "").rstrip("/")).rstrip("/")
+
+
+def _marker(url):
+    try:
+        values = parse_qs(urlparse(url).query).get("marker")
+    except ValueError:
+        return None
+    return values[-1] if values else None
+
+
+def _next_link(body, rtype_pagination, collection_key, endpoint):
+    if rtype_pagination == "next":
+        link = body.get("next")
+        if not link:
+            return None
+        if urlparse(link).netloc:
+            return link
+        return endpoint_root(endpoint) + "/" + link.lstrip("/")
+    for link in body.get(collection_key + "_links") or ():
+        if isinstance(link, dict) and link.get("rel") == "next" and link.get("href"):
+            return link["href"]
+    return None
+
+
+class _Lister:
+    """Raw paged listings for one scope through one SDK proxy (keystoneauth Adapter)."""
+
+    def __init__(self, proxy, scope, service_type, report, policy, cancel, microversion=None):
+        self.proxy = proxy
+        self.scope = scope
+        self.service_type = service_type
+        self.report = report
+        self.policy = policy
+        self.cancel = cancel
+        self.microversion = microversion
+        self._endpoint = None
+
+    def endpoint(self):
+        if self._endpoint is None:
+            self._endpoint = self.proxy.get_endpoint() or ""
+        return self._endpoint
+
+    def get(self, url, params=None):
+        """GET with the retry policy; returns the decoded JSON body (a dict) or raises ScopeFailed."""
+        where = _where(self.scope)
+        server_errors = 0
+        rate_limited = 0
+        while True:
+            if self.cancel.is_set():
+                raise _Cancelled()
+            kwargs = {"raise_exc": False}
+            if params:
+                kwargs["params"] = params
+            if self.microversion:
+                kwargs["microversion"] = self.microversion
+            self.report.api_calls += 1
+            response = self.proxy.get(url, **kwargs)
+            status = response.status_code
+            if status in RETRY_STATUSES:
+                server_errors += 1
+                if server_errors < self.policy.server_error_tries:
+                    self.policy.sleep(self.policy.backoff(server_errors))
+                    continue
+                raise ScopeFailed(
+                    "error",
+                    "%s: HTTP %d from %s after %d tries: %s"
+                    % (where, status, self.service_type, server_errors, _error_body(response)),
+                    status,
+                )
+            if status == 429:
+                rate_limited += 1
+                if rate_limited < self.policy.rate_limit_tries:
+                    self.policy.sleep(self.policy.retry_after(response.headers.get("Retry-After")))
+                    continue
+                raise ScopeFailed(
+                    "error",
+                    "%s: rate limited (HTTP 429) by %s %d times in a row" % (where, self.service_type, rate_limited),
+                    429,
+                )
+            if status == 401:
+                raise ScopeFailed(
+                    "auth_failed",
+                    "%s: authentication failed (HTTP 401) after re-authentication: %s" % (where, _error_body(response)),
+                    401,
+                )
+            if status == 403:
+                raise ScopeFailed("forbidden", "%s: forbidden (HTTP 403): %s" % (where, _error_body(response)), 403)
+            if status >= 400:
+                raise ScopeFailed(
+                    "error",
+                    "%s: HTTP %d from %s: %s" % (where, status, self.service_type, _error_body(response)),
+                    status,
+                )
+            try:
+                body = response.json()
+            except ValueError as exc:
+                raise ScopeFailed(
+                    "error",
+                    "%s: malformed JSON from %s (HTTP %d): %s" % (where, self.service_type, status, _short(exc, 200)),
+                    status,
+                )
+            if not isinstance(body, dict):
+                raise ScopeFailed(
+                    "error", "%s: unexpected response from %s: not a JSON object" % (where, self.service_type), status
+                )
+            return body
+
+    def pages(self, path, collection_key, pagination, params, page_size, max_pages=None):
+        """Yield the item list of every page of a listing."""
+        where = _where(self.scope)
+        query = dict(params or {})
+        query["limit"] = page_size
+        url = path
+        seen_urls = set()
+        seen_markers = set()
+        count = 0
+        while url:
+            body = self.get(url, query)
+            query = None  # next links carry the whole query
+            items = body.get(collection_key)
+            if not isinstance(items, list):
+                raise ScopeFailed(
+                    "error",
+                    "%s: response of %s has no %r list" % (where, self.service_type, collection_key),
+                )
+            count += 1
+            yield items
+            next_url = _next_link(body, pagination, collection_key, self.endpoint())
+            if not next_url or not items:
+                return
+            if max_pages and count >= max_pages:
+                raise ScopeFailed(
+                    "error", "%s: stopped after max_pages=%d pages: the listing is incomplete" % (where, max_pages)
+                )
+            marker = _marker(next_url)
+            if next_url in seen_urls or (marker is not None and marker in seen_markers):
+                raise ScopeFailed(
+                    "error",
+                    "%s: the %s API returned a looping next link (%s seen before); listing stopped"
+                    % (where, self.service_type, "marker %s" % marker if marker else next_url),
+                )
+            seen_urls.add(next_url)
+            if marker is not None:
+                seen_markers.add(marker)
+            url = next_url
+
+
+def _listing_params(session, rtype, all_projects, project_id, filters, changes_since, own_project):
+    params = OrderedDict()
+    if all_projects and rtype.all_projects_query:
+        params.update(rtype.all_projects_query)
+    if project_id and rtype.project_filter:
+        params[rtype.project_filter] = project_id
+    elif not all_projects and rtype.admin_lists_all and rtype.project_filter and own_project:
+        params[rtype.project_filter] = own_project
+    if changes_since and rtype.changes_since:
+        params["changes-since"] = changes_since
+    for key, value in (filters or {}).items():
+        if value is None:
+            continue
+        if isinstance(value, bool):
+            value = "true" if value else "false"
+        params[key] = value
+    return params
+
+
+def _type_filters(filters, type_names):
+    """``filters`` is either one dict for every type, or ``{type: {...}}``."""
+    if not filters:
+        return {}
+    if all(key in _catalog.RESOURCE_TYPES for key in filters) and all(
+        isinstance(value, dict) or value is None for value in filters.values()
+    ):
+        return dict((key, value or {}) for key, value in filters.items())
+    return dict((name, filters) for name in type_names)
+
+
+def resolve_types(types):
+    """Type names (plural or singular, or "all") -> catalog entries, in catalog order."""
+    if types is None or types == "all" or (isinstance(types, (list, tuple)) and "all" in types):
+        return list(_catalog.RESOURCE_TYPES.values())
+    if isinstance(types, str):
+        types = [types]
+    wanted = []
+    unknown = []
+    for name in types:
+        try:
+            rtype = _catalog.get_type(name)
+        except KeyError:
+            unknown.append(str(name))
+            continue
+        if rtype not in wanted:
+            wanted.append(rtype)
+    if unknown:
+        raise ConfigurationError(
+            "unknown resource type(s): %s; valid types are: %s"
+            % (", ".join(unknown), ", ".join(_catalog.RESOURCE_TYPE_NAMES))
+        )
+    return [rtype for rtype in _catalog.RESOURCE_TYPES.values() if rtype in wanted]
+
+
+class _ScopeJob:
+    """Runs in a worker thread: list one scope and push messages onto the queue."""
+
+    def __init__(self, session, scope, rtype, params, options, out, cancel, keep_records):
+        self.session = session
+        self.scope = scope
+        self.rtype = rtype
+        self.params = params
+        self.options = options
+        self.out = out
+        self.cancel = cancel
+        self.report = ScopeReport(scope, keep_records=keep_records)
+
+    def put(self, message):
+        while True:
+            if self.cancel.is_set():
+                raise _Cancelled()
+            try:
+                self.out.put(message, timeout=0.2)
+                return
+            except queue.Full:
+                continue
+
+    def emit(self, items):
+        records = [normalize(self.rtype, item, self.scope.cloud, self.scope.region) for item in items]
+        self.report.count += len(records)
+        self.put(("page", self.scope, records))
+
+    def run(self):
+        started = time.time()
+        try:
+            self.put(("start", self.scope, None))
+            self._run()
+        except _Cancelled:
+            self.report.fail("error", "%s: not finished: the gather was cancelled" % _where(self.scope))
+        except Exception as exc:  # every failure ends the scope, with its message
+            failed = _classify_exception(exc, self.scope, self.rtype.service_type)
+            self.report.fail(failed.status, failed.message, failed.http_status)
+        self.report.duration = time.time() - started
+        try:
+            self.out.put(("finish", self.scope, self.report))
+        except Exception:  # noqa: S110 - an unbounded final put cannot fail in practice
+            pass
+
+    def _proxy(self):
+        rtype = self.rtype
+        conn = self.session.connection(self.scope.region)
+        if not _service_in_catalog(conn, rtype.service_type, self.scope.region):
+            raise ScopeFailed(
+                "not_in_catalog",
+                "%s: service %r is not in the service catalog for this region and interface"
+                % (_where(self.scope), rtype.service_type),
+            )
+        proxy = getattr(conn, rtype.sdk_proxy)
+        data = proxy.get_endpoint_data()
+        if data is None:
+            raise ScopeFailed(
+                "not_in_catalog",
+                "%s: no usable %r endpoint (version discovery found none)" % (_where(self.scope), rtype.service_type),
+            )
+        microversion = None
+        if rtype.microversion:
+            microversion = negotiate_microversion(
+                rtype.microversion, getattr(data, "min_microversion", None), getattr(data, "max_microversion", None)
+            )
+        return proxy, microversion
+
+    def _run(self):
+        rtype = self.rtype
+        options = self.options
+        proxy, microversion = self._proxy()
+        self.report.microversion = microversion
+        lister = _Lister(
+            proxy, self.scope, rtype.service_type, self.report, options["policy"], self.cancel, microversion
+        )
+        page_size = options["page_size"] or rtype.max_page_size
+        max_pages = options["max_pages"]
+        if not rtype.sub_listings:
+            for items in lister.pages(
+                rtype.list_path, rtype.collection_key, rtype.pagination, self.params, page_size, max_pages
+            ):
+                self.emit(items)
+            return
+        # Types with sub-listings (load balancers, routers): list the parents first, then the
+        # sub-listings once (plus Octavia members once per pool), embed, and emit.
+        parents = []
+        for items in lister.pages(
+            rtype.list_path, rtype.collection_key, rtype.pagination, self.params, page_size, max_pages
+        ):
+            parents.extend(items)
+        if parents:
+            subs = self._sub_listings(lister, page_size, max_pages)
+            _EMBED[rtype.name](parents, subs, lister, self)
+        for start in range(0, max(len(parents), 1), page_size):
+            chunk = parents[start : start + page_size]
+            if chunk or start == 0:
+                self.emit(chunk)
+
+    def _sub_listings(self, lister, page_size, max_pages):
+        rtype = self.rtype
+        project_params = OrderedDict()
+        if rtype.project_filter and rtype.project_filter in self.params:
+            project_params[rtype.project_filter] = self.params[rtype.project_filter]
+        subs = {}
+        for sub in rtype.sub_listings:
+            if sub.per_parent:
+                continue
+            params = OrderedDict(project_params)
+            params.update(sub.query or {})
+            items = []
+            for page in lister.pages(sub.path, sub.collection_key, "links", params, page_size, max_pages):
+                items.extend(page)
+            subs[sub.name] = items
+        for sub in rtype.sub_listings:
+            if not sub.per_parent:
+                continue
+            per_parent = OrderedDict()
+            for parent in subs.get(sub.parent, ()):
+                path = sub.path.replace("{parent_id}", str(parent.get("id")))
+                items = []
+                for page in lister.pages(path, sub.collection_key, "links", sub.query or {}, page_size, max_pages):
+                    items.extend(page)
+                per_parent[parent.get("id")] = items
+            subs[sub.name] = per_parent
+        return subs
+
+
+def _service_in_catalog(conn, service_type, region):
+    """True when the token's catalog has ``service_type`` (or an alias) for region and interface."""
+    session = conn.session
+    try:
+        access = session.auth.get_access(session)
+    except Exception:  # let the listing itself report the auth problem
+        return True
+    interface = conn.config.get_interface(service_type) or "public"
+    try:
+        access.service_catalog.url_for(service_type=service_type, interface=interface, region_name=region)
+        return True
+    except Exception:  # EndpointNotFound and friends
+        return False
+
+
+def _by_id(items):
+    return dict((item.get("id"), item) for item in items if isinstance(item, dict))
+
+
+def _embed_load_balancers(parents, subs, lister, job):
+    """Load balancers get their listeners and pools (with members) as full objects."""
+    listeners = _by_id(subs.get("listeners", ()))
+    pools = _by_id(subs.get("pools", ()))
+    members = subs.get("members", {})
+    for pool_id, pool in pools.items():
+        pool["members"] = [dict(member) for member in members.get(pool_id, ())]
+    _resolve_member_ports(list(pools.values()), lister, job)
+    for lb in parents:
+        lb["listeners"] = [
+            dict(listeners.get(ref.get("id")) or ref) for ref in (lb.get("listeners") or ()) if isinstance(ref, dict)
+        ]
+        lb["pools"] = [
+            dict(pools.get(ref.get("id")) or ref) for ref in (lb.get("pools") or ()) if isinstance(ref, dict)
+        ]
+
+
+_MEMBER_PORT_CHUNK = 50
+
+
+def _resolve_member_ports(pools, lister, job):
+    """Find the Neutron port owning each member address: ``GET /ports?fixed_ips=ip_address=...``
+    in chunks of addresses (not a call per member), matched on subnet and address."""
+    addresses = []
+    for pool in pools:
+        for member in pool.get("members") or ():
+            address = member.get("address")
+            if address and address not in addresses:
+                addresses.append(address)
+    if not addresses:
+        return
+    try:
+        conn = job.session.connection(job.scope.region)
+        if not _service_in_catalog(conn, "network", job.scope.region):
+            return
+        network = conn.network
+        net_lister = _Lister(network, job.scope, "network", job.report, lister.policy, lister.cancel)
+        owners = {}
+        for start in range(0, len(addresses), _MEMBER_PORT_CHUNK):
+            chunk = addresses[start : start + _MEMBER_PORT_CHUNK]
+            params = {"fixed_ips": ["ip_address=%s" % address for address in chunk]}
+            for page in net_lister.pages("/ports", "ports", "links", params, 1000):
+                for port in page:
+                    for fixed in port.get("fixed_ips") or ():
+                        owners.setdefault((fixed.get("subnet_id"), fixed.get("ip_address")), port.get("id"))
+                        owners.setdefault((None, fixed.get("ip_address")), port.get("id"))
+    except ScopeFailed:
+        # The member list is complete without the port ids; the relation keeps the address.
+        return
+    for pool in pools:
+        for member in pool.get("members") or ():
+            port_id = owners.get((member.get("subnet_id"), member.get("address"))) or owners.get(
+                (None, member.get("address"))
+            )
+            if port_id:
+                member["port_id"] = port_id
+
+
+def _embed_routers(parents, subs, lister, job):
+    """Routers get their interface ports as ``interfaces``: [{port_id, subnet_id, ip_address}]."""
+    by_router = {}
+    for port in subs.get("interfaces", ()):
+        for fixed in port.get("fixed_ips") or ():
+            by_router.setdefault(port.get("device_id"), []).append(
+                OrderedDict(
+                    (
+                        ("port_id", port.get("id")),
+                        ("subnet_id", fixed.get("subnet_id")),
+                        ("ip_address", fixed.get("ip_address")),
+                        ("network_id", port.get("network_id")),
+                    )
+                )
+            )
+    for router in parents:
+        router["interfaces"] = by_router.get(router.get("id"), [])
+
+
+_EMBED = {"load_balancers": _embed_load_balancers, "routers": _embed_routers}
+
+
+def gather(
+    session,
+    types,
+    regions=None,
+    consumer=None,
+    all_projects=True,
+    project_id=None,
+    filters=None,
+    changes_since=None,
+    max_workers=8,
+    page_size=None,
+    max_pages=None,
+    strict=False,
+    policy=None,
+):
+    """List ``types`` in ``regions`` of ``session`` (a CloudSession); return a ScopeReport per scope.
+
+    Scopes run concurrently in up to ``max_workers`` threads; pages reach ``consumer`` on the
+    calling thread through a bounded queue (memory stays at a few pages). Without a consumer,
+    records accumulate in ``report.records``. With ``strict``, the first failing scope cancels
+    the scopes not finished yet (they end as ``error``). An exception raised by the consumer
+    cancels everything and is re-raised.
+    """
+    rtypes = resolve_types(types)
+    regions = list(regions or session.regions)
+    per_type_filters = _type_filters(filters, [rtype.name for rtype in rtypes])
+    own_project = None
+    if not all_projects and not project_id and any(rtype.admin_lists_all for rtype in rtypes):
+        own_project = session.project_id()
+    options = {
+        "page_size": page_size,
+        "max_pages": max_pages,
+        "policy": policy or DEFAULT_POLICY,
+    }
+    cancel = threading.Event()
+    out = queue.Queue(maxsize=max(4, 2 * max_workers))
+    jobs = []
+    for region in regions:
+        for rtype in rtypes:
+            scope = Scope(session.name, region, rtype.name)
+            params = _listing_params(
+                session,
+                rtype,
+                all_projects,
+                project_id,
+                per_type_filters.get(rtype.name),
+                changes_since,
+                own_project,
+            )
+            jobs.append(_ScopeJob(session, scope, rtype, params, options, out, cancel, consumer is None))
+    if not jobs:
+        return []
+
+    pending = list(jobs)
+    pending_lock = threading.Lock()
+
+    def worker():
+        while True:
+            with pending_lock:
+                if not pending:
+                    return
+                job = pending.pop(0)
+            if cancel.is_set():
+                job.report.fail("error", "%s: not run: the gather was cancelled" % _where(job.scope))
+                out.put(("finish", job.scope, job.report))
+                continue
+            job.run()
+
+    threads = []
+    for _index in range(max(1, min(max_workers, len(jobs)))):
+        thread = threading.Thread(target=worker, name="cmdb-gather")
+        thread.daemon = True
+        thread.start()
+        threads.append(thread)
+
+    reports = OrderedDict((job.scope, job.report) for job in jobs)
+    started = set()
+    finished = set()
+    error = None
+    try:
+        while len(finished) < len(jobs):
+            kind, scope, payload = out.get()
+            if kind == "start":
+                if scope not in started:
+                    started.add(scope)
+                    if consumer is not None and error is None:
+                        consumer.start(scope)
+            elif kind == "page":
+                if error is not None:
+                    continue
+                report = reports[scope]
+                if consumer is not None:
+                    consumer.page(scope, payload)
+                else:
+                    report.records.extend(payload)
+            elif kind == "finish":
+                finished.add(scope)
+                if error is None and consumer is not None:
+                    if scope not in started:
+                        started.add(scope)
+                        consumer.start(scope)
+                    consumer.finish(scope, payload)
+                if strict and payload.status != "ok":
+                    cancel.set()
+    except BaseException as exc:
+        error = exc
+        cancel.set()
+        # Drain so that workers blocked on a full queue can see the cancel flag and stop.
+        deadline = time.time() + 30
+        while any(thread.is_alive() for thread in threads) and time.time() < deadline:
+            try:
+                out.get(timeout=0.1)
+            except queue.Empty:
+                pass
+        raise
+    finally:
+        for thread in threads:
+            thread.join(timeout=0.5 if error is not None else None)
+    return list(reports.values())
+
+
+def records_by_type(reports):
+    """``{type: [records...]}`` from reports gathered without a consumer (catalog order)."""
+    result = OrderedDict()
+    for report in reports:
+        result.setdefault(report.scope.type, []).extend(report.records or [])
+    return result

@@ -1,0 +1,93 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to cmdb.openstack
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The shared runner of every ``*_info`` module: argument spec, gather, result.
+
+A module file is DOCUMENTATION + ``run_info_module("servers")``. The work is in
+``run_gather`` (importable and testable without Ansible).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import copy
+import traceback
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.cmdb.openstack.plugins.module_utils import catalog as _catalog
+from ansible_collections.cmdb.openstack.plugins.module_utils import connection as _connection
+from ansible_collections.cmdb.openstack.plugins.module_utils.errors import CmdbError, ConfigurationError
+
+INFO_ARGUMENT_SPEC = dict(
+    all_projects=dict(type="bool", default=True),
+    project_id=dict(type="str"),
+    filters=dict(type="dict"),
+    strict=dict(type="bool", default=False),
+)
+
+TYPE_CHOICES = list(_catalog.RESOURCE_TYPE_NAMES) + list(_catalog.BY_SINGULAR) + ["all"]
+
+
+def argument_spec(with_types=False):
+    """Connection options + the options every info module has (+ ``types`` for resource_info)."""
+    spec = copy.deepcopy(_connection.CONNECTION_ARGUMENT_SPEC)
+    spec.update(copy.deepcopy(INFO_ARGUMENT_SPEC))
+    if with_types:
+        spec["types"] = dict(type="list", elements="str", default=["all"], choices=TYPE_CHOICES)
+    return spec
+
+
+def run_gather(params, types):
+    """Open the cloud, gather ``types``, return ``(records_by_type, scope_dicts, failed_messages)``."""
+    # Imported here so that a missing openstacksdk is reported by the module, not at import.
+    from ansible_collections.cmdb.openstack.plugins.module_utils import gather as _gather
+
+    rtypes = _gather.resolve_types(types)
+    session = _connection.open_cloud(params)
+    try:
+        reports = _gather.gather(
+            session,
+            [rtype.name for rtype in rtypes],
+            all_projects=params.get("all_projects", True),
+            project_id=params.get("project_id"),
+            filters=params.get("filters"),
+            strict=params.get("strict", False),
+        )
+    finally:
+        session.close()
+    records = _gather.records_by_type(reports)
+    for rtype in rtypes:
+        records.setdefault(rtype.name, [])
+    scopes = [report.as_dict() for report in reports]
+    failed = [report.message or "%s: %s" % (report.scope.type, report.status) for report in reports if not report.ok]
+    return records, scopes, failed
+
+
+def run_info_module(type_name=None):
+    """main() of ``<singular>_info`` (``type_name`` given) and of ``resource_info`` (None)."""
+    module = AnsibleModule(argument_spec=argument_spec(with_types=type_name is None), supports_check_mode=True)
+    secrets = _connection.connection_secrets({"cloud": module.params.get("cloud"), "auth": module.params.get("auth")})
+    module.no_log_values.update(secrets)
+    if not _connection.HAS_OPENSTACK:
+        module.fail_json(msg=missing_required_lib("openstacksdk"), exception=str(_connection.OPENSTACK_IMPORT_ERROR))
+    types = [type_name] if type_name else module.params["types"]
+    try:
+        records, scopes, failed = run_gather(module.params, types)
+    except ConfigurationError as exc:
+        module.fail_json(msg=exc.message)
+    except CmdbError as exc:
+        module.fail_json(msg=exc.message)
+    except Exception as exc:  # a bug or an unforeseen library error: still one message
+        module.fail_json(
+            msg="unexpected error while gathering %s: %s: %s" % (", ".join(types), type(exc).__name__, exc),
+            exception=traceback.format_exc(),
+        )
+    result = dict(changed=False, scopes=scopes)
+    result.update(records)
+    if failed and module.params.get("strict"):
+        module.fail_json(msg="strict is set and %d listing(s) failed: %s" % (len(failed), "; ".join(failed)), **result)
+    for message in failed:
+        module.warn(message)
+    module.exit_json(**result)

@@ -1,0 +1,260 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: contributors to cmdb.openstack
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: cmdb_sync
+short_description: Synchronize an OpenStack cloud into the CMDB, keeping history
+version_added: 0.1.0
+description:
+  - Lists every requested resource type in every region of one cloud and writes the result into
+    the CMDB (SQLite or PostgreSQL, see O(cmdb_url)), keeping history. New items are inserted,
+    changed items are updated with a field-level diff in the change log, items that disappeared
+    from a complete listing are marked deleted (tombstoned, never removed), and items that come
+    back are revived.
+  - Only a complete listing (scope status C(ok)) changes anything. A forbidden, failed or timed-out
+    listing of a region and type applies nothing and deletes nothing; the other regions and types
+    are still synchronized. An empty complete listing where items existed deletes nothing unless
+    O(allow_empty_sweep=true).
+  - Listings are streamed page by page into a staging table, and each complete listing is applied
+    in one transaction, so a run killed at any moment leaves the previous state whole.
+  - Servers are synchronized incrementally (Nova C(changes-since)) once a full listing succeeded
+    within O(full_sync_interval); deleted servers are then reported by Nova with status C(DELETED).
+  - A no-change resync writes no resource and no change-log row (only its C(sync_runs) bookkeeping).
+  - Two runs of the same cloud, region and type never interleave (a lease lock in the CMDB); runs
+    of different clouds run in parallel.
+  - See C(docs/cmdb.md) in the collection for the tables and queries.
+author:
+  - cmdb.openstack maintainers
+options:
+  account:
+    description:
+      - The name of an account registered with M(cmdb.openstack.cloud_account). Its stored
+        connection settings, regions and per-type settings are used; the connection options of
+        this module are merged over them (for example O(auth) with only the C(password) from a
+        vaulted variable).
+      - The account name is the cloud name of the records. Without O(account), the cloud name is
+        the C(clouds.yaml) name (or a C(name) key of a O(cloud) dictionary).
+      - An authentication failure is recorded on the account (see M(cmdb.openstack.cmdb_info)).
+    type: str
+  types:
+    description:
+      - The resource types to synchronize (plural or singular names), or V(all).
+      - Default without O(account) every type of the catalog; with O(account) its enabled types.
+    type: list
+    elements: str
+    choices: [servers, volumes, load_balancers, security_groups, volume_snapshots, images, flavors, networks,
+              subnets, ports, routers, floating_ips, server, volume, load_balancer, security_group,
+              volume_snapshot, image, flavor, network, subnet, port, router, floating_ip, all]
+  regions:
+    description:
+      - The regions to synchronize (they must be in the service catalog). Default the regions of
+        the cloud's configuration or account, else every region of the catalog.
+    type: list
+    elements: str
+  all_projects:
+    description:
+      - List the resources of every project (admin credentials).
+      - With V(false), only the token's project is listed, and only that project's items can be
+        marked deleted.
+    type: bool
+    default: true
+  project_id:
+    description:
+      - Only synchronize this project; only its items can be marked deleted (types without a
+        project, such as flavors, are reconciled as a whole).
+    type: str
+  only_due:
+    description:
+      - With O(account), synchronize only the enabled types whose interval has passed since their
+        last successful sync (the due logic of the account). Requires O(account).
+    type: bool
+    default: false
+  allow_empty_sweep:
+    description:
+      - Mark every known item of a scope deleted when its complete listing comes back empty.
+        By default such a listing is refused (status C(refused_empty), a warning), because an
+        empty answer is more often a fault than a real mass deletion.
+    type: bool
+    default: false
+  full_sync_interval:
+    description:
+      - How often servers are listed in full (to reconcile deletions) instead of incrementally with
+        Nova C(changes-since), as seconds or a duration such as C(6h), C(1d) or C(1h30m).
+      - V(0) lists servers in full on every run.
+    type: raw
+    default: 1d
+  strict:
+    description:
+      - Fail when any region and type could not be synchronized (anything but C(ok) and
+        C(not_in_catalog)). Without it the module fails only when no listing succeeded at all,
+        and reports the others as warnings and in RV(scopes).
+    type: bool
+    default: false
+  lock_timeout:
+    description:
+      - Seconds to wait for another run of the same cloud, region and type to finish.
+    type: int
+    default: 600
+extends_documentation_fragment:
+  - cmdb.openstack.connection
+  - cmdb.openstack.cmdb
+attributes:
+  check_mode:
+    description: Computes every change (in a transaction that is rolled back) and writes nothing.
+    support: full
+  diff_mode:
+    description: Shows each created, updated, deleted and reappeared item with its field diff.
+    support: full
+  platform:
+    description: Runs on the host that can reach the clouds and the database.
+    platforms: posix
+"""
+
+EXAMPLES = r"""
+- name: Sync a clouds.yaml cloud into the default SQLite CMDB
+  cmdb.openstack.cmdb_sync:
+    cloud: mycloud
+  register: sync
+
+- name: Show the summary
+  ansible.builtin.debug:
+    msg: "{{ sync.summary_lines }}"
+
+- name: Sync what is due for a registered account into a shared PostgreSQL CMDB
+  cmdb.openstack.cmdb_sync:
+    account: production
+    only_due: true
+    auth:
+      password: "{{ vault_production_password }}"
+    cmdb_url: postgresql+psycopg://cmdb@db.example.com/cmdb
+
+- name: Force a full server reconciliation, showing what would change
+  cmdb.openstack.cmdb_sync:
+    cloud: mycloud
+    types: [servers]
+    full_sync_interval: 0
+  check_mode: true
+  diff: true
+"""
+
+RETURN = r"""
+cloud:
+  description: The cloud name the records were stored under.
+  returned: always
+  type: str
+  sample: demo
+cmdb_url:
+  description: The database written to (password hidden).
+  returned: always
+  type: str
+  sample: sqlite:////home/me/cmdb.sqlite
+types:
+  description: The resource types synchronized.
+  returned: always
+  type: list
+  elements: str
+summary:
+  description:
+    - Per resource type, summed over the regions.
+    - C(errors) counts the regions whose listing did not succeed.
+  returned: always
+  type: dict
+  sample: {"servers": {"new": 12, "updated": 0, "deleted": 0, "reappeared": 0, "unchanged": 0, "errors": 0}}
+totals:
+  description: The counts of RV(summary) summed over the types.
+  returned: success
+  type: dict
+  sample: {"new": 12, "updated": 0, "deleted": 0, "reappeared": 0, "unchanged": 0, "errors": 0}
+summary_lines:
+  description: RV(summary) as a fixed-width table, one line per type, for a person to read.
+  returned: success
+  type: list
+  elements: str
+scopes:
+  description:
+    - One entry per region and type, with C(status) C(ok), C(forbidden), C(not_in_catalog),
+      C(auth_failed), C(error), C(refused_empty) (an empty listing was not applied) or
+      C(superseded) (a newer run of the same scope was applied first).
+    - C(mode) is C(full) or C(incremental); C(counts) has C(new), C(updated), C(deleted),
+      C(reappeared), C(unchanged) and C(listed).
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - {"cloud": "demo", "region": "RegionOne", "type": "servers", "mode": "full", "status": "ok",
+       "message": null, "http_status": null, "sync_run_id": 1,
+       "counts": {"new": 12, "updated": 0, "deleted": 0, "reappeared": 0, "unchanged": 0, "listed": 12}}
+failed_scopes:
+  description: How many regions and types could not be synchronized.
+  returned: success
+  type: int
+duration:
+  description: Seconds the sync took.
+  returned: always
+  type: float
+changes:
+  description:
+    - In diff mode, the changes (at most 1000) with C(action), C(cloud), C(region), C(type), C(id),
+      C(name) and C(diff).
+  returned: when diff mode is on
+  type: list
+  elements: dict
+msg:
+  description: A one-line summary naming the failed scopes, if any.
+  returned: always
+  type: str
+  sample: "cloud demo: 12 new, 0 updated, 0 deleted, 0 reappeared, 0 unchanged (12 types x 1 regions, 0.8 s)"
+"""
+
+import copy
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.cmdb.openstack.plugins.module_utils import connection
+from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb import modules
+from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb.sync import run_sync
+from ansible_collections.cmdb.openstack.plugins.module_utils.errors import CmdbError
+
+
+def main():
+    spec = copy.deepcopy(connection.CONNECTION_ARGUMENT_SPEC)
+    spec.update(
+        modules.cmdb_argument_spec(
+            account=dict(type="str"),
+            types=dict(type="list", elements="str", choices=modules.TYPE_CHOICES),
+            regions=dict(type="list", elements="str"),
+            all_projects=dict(type="bool", default=True),
+            project_id=dict(type="str"),
+            only_due=dict(type="bool", default=False),
+            allow_empty_sweep=dict(type="bool", default=False),
+            full_sync_interval=dict(type="raw", default="1d"),
+            strict=dict(type="bool", default=False),
+            lock_timeout=dict(type="int", default=600),
+        )
+    )
+    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
+    module.no_log_values.update(
+        connection.connection_secrets({"cloud": module.params.get("cloud"), "auth": module.params.get("auth")})
+    )
+    module.no_log_values.update(modules.url_secrets(module.params.get("cmdb_url")))
+    modules.check_libraries(module)
+    try:
+        result = run_sync(module.params, check_mode=module.check_mode, diff=module._diff)
+    except CmdbError as exc:
+        module.fail_json(msg=exc.message)
+    warnings = result.pop("warnings", [])
+    for warning in warnings:
+        module.warn(warning)
+    if result.pop("failed", False):
+        module.fail_json(**result)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,432 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to cmdb.openstack
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Where the ``cmdb.openstack.inventory`` plugin gets its servers: the CMDB, or the clouds live.
+
+Both functions return an :class:`InventoryData`: ``views`` (one ``openstack`` host variable per
+server, see ``inventory_hosts.server_view``), ``failures`` (one per failed cloud or region, each
+naming the cloud) and ``warnings`` (old CMDB data). Neither raises for a failing cloud: the
+plugin decides, with ``fail_on_errors``, whether a failure fails the inventory.
+
+``read_cmdb`` uses a fixed handful of set-based queries (servers; their relations and the floating
+IPs that point at them; the names of related resources; the last successful servers sync per
+region) whatever the number of servers: no query per server, no API call.
+
+``read_live`` runs one thread per cloud (``open_cloud`` + ``gather``); a cloud that is dead, slow
+(past ``timeout``), forbidden or failing in any other way (any exception, keystoneauth's included)
+becomes a failure naming the cloud, and the other clouds' servers are kept.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import datetime
+import json
+import os
+import threading
+import time
+
+from ansible_collections.cmdb.openstack.plugins.plugin_utils.inventory_hosts import server_view
+
+#: Types whose names the host variables show (looked up by id). Network and security group names,
+#: the flavor and the addresses are in the server's own attributes already.
+NAME_TYPES = ("images", "volumes", "floating_ips", "flavors")
+
+#: What ``source: live`` lists: servers and images by default; ``expand_hostvars`` adds volumes
+#: (names) and floating IPs (authoritative floating addresses).
+LIVE_TYPES = ("servers", "images")
+LIVE_EXPANDED_TYPES = ("servers", "images", "volumes", "floating_ips")
+
+
+class Failure:
+    """One cloud (or one region of it) whose servers could not be listed."""
+
+    def __init__(self, cloud, message, region=None, status="error"):
+        self.cloud = cloud
+        self.region = region
+        self.status = status
+        self.message = message
+
+    def __str__(self):
+        where = "cloud %r" % self.cloud + (" region %r" % self.region if self.region else "")
+        text = str(self.message or "")
+        # Messages of the shared code already name the cloud; keep them as they are.
+        if ("%r" % self.cloud) in text:
+            return "%s (%s)" % (text, self.status)
+        return "%s: %s (%s)" % (where, text, self.status)
+
+    def as_dict(self):
+        return {"cloud": self.cloud, "region": self.region, "status": self.status, "message": str(self.message)}
+
+
+class InventoryData:
+    def __init__(self, views=None, failures=None, warnings=None, info=None):
+        self.views = views or []
+        self.failures = failures or []
+        self.warnings = warnings or []
+        self.info = info or {}
+
+
+def utcnow():
+    return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+
+
+def _json(value):
+    if isinstance(value, (str, bytes)):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return {}
+    return value or {}
+
+
+def _naive(value):
+    if value is None:
+        return None
+    if isinstance(value, datetime.datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+        return value
+    try:
+        parsed = datetime.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return _naive(parsed)
+
+
+def _age_text(seconds):
+    seconds = int(seconds)
+    if seconds >= 86400:
+        return "%dd%dh" % (seconds // 86400, seconds % 86400 // 3600)
+    if seconds >= 3600:
+        return "%dh%dm" % (seconds // 3600, seconds % 3600 // 60)
+    if seconds >= 60:
+        return "%dm%ds" % (seconds // 60, seconds % 60)
+    return "%ds" % seconds
+
+
+# ---------------------------------------------------------------------------------------------
+# source: cmdb
+
+
+def open_cmdb(url):
+    """Open the CMDB read-only (no migration); a missing SQLite file is a clear error, not a new file."""
+    from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb import store as _store
+    from ansible_collections.cmdb.openstack.plugins.module_utils.errors import StoreError
+
+    raw = _store.resolve_url(url)
+    if raw.startswith("sqlite"):
+        parsed = _store.parse_url(raw)
+        database = parsed.database
+        if database and database != ":memory:" and not os.path.isfile(database):
+            raise StoreError(
+                "there is no CMDB at %s (the file does not exist): fill it first with cmdb.openstack.cmdb_sync, "
+                "or point cmdb_url (or CMDB_URL) at the right database" % database
+            )
+    return _store.open_store(raw, migrate=False)
+
+
+def read_cmdb(store, clouds=None, regions=None, projects=None, max_age=3600, include_deleted=False, now=None):
+    """Servers of the CMDB ``store`` (a ``Store`` or an SQLAlchemy Engine) as host views.
+
+    ``clouds``/``regions``/``projects``: only these (empty = all). ``max_age`` (seconds): a region
+    whose last successful servers sync is older gives a warning, and its hosts are ``stale``.
+    ``include_deleted``: also servers the CMDB marked deleted (always ``stale``).
+    """
+    import sqlalchemy as sa
+
+    from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb import schema
+
+    now = _naive(now) or utcnow()
+    res = schema.resources
+    rel = schema.relations
+    runs = schema.sync_runs
+
+    def scoped(query, table, cloud_col="cloud"):
+        if clouds:
+            query = query.where(table.c[cloud_col].in_(list(clouds)))
+        if regions:
+            query = query.where(table.c.region.in_(list(regions)))
+        return query
+
+    server_q = scoped(
+        sa.select(
+            res.c.cloud,
+            res.c.region,
+            res.c.id,
+            res.c.name,
+            res.c.project_id,
+            res.c.status,
+            res.c.created_at,
+            res.c.updated_at,
+            res.c.attributes,
+            res.c.first_seen,
+            res.c.last_seen,
+            res.c.deleted_at,
+        ).where(res.c.type == "servers"),
+        res,
+    )
+    if not include_deleted:
+        server_q = server_q.where(res.c.deleted_at.is_(None))
+    if projects:
+        server_q = server_q.where(res.c.project_id.in_(list(projects)))
+
+    relation_q = scoped(
+        sa.select(
+            rel.c.cloud,
+            rel.c.region,
+            rel.c.source_type,
+            rel.c.source_id,
+            rel.c.relation,
+            rel.c.target_type,
+            rel.c.target_id,
+            rel.c.target_name,
+        ).where(rel.c.source_type == "floating_ips", rel.c.relation == "server"),
+        rel,
+    )
+    names_q = scoped(
+        sa.select(res.c.cloud, res.c.region, res.c.type, res.c.id, res.c.name).where(
+            res.c.type.in_(NAME_TYPES), res.c.deleted_at.is_(None)
+        ),
+        res,
+    )
+    sync_q = scoped(
+        sa.select(runs.c.cloud, runs.c.region, sa.func.max(runs.c.started_at).label("synced_at"))
+        .where(runs.c.type == "servers", runs.c.status == "ok")
+        .group_by(runs.c.cloud, runs.c.region),
+        runs,
+    )
+
+    reader = store.read() if hasattr(store, "read") else _engine_reader(store)
+    with reader as connection:
+        servers = connection.execute(server_q).fetchall()
+        relations = connection.execute(relation_q).fetchall()
+        names = connection.execute(names_q).fetchall()
+        synced = connection.execute(sync_q).fetchall()
+
+    lookup = {}
+    for row in names:
+        if row[4]:
+            lookup[(row[0], row[1], row[2], row[3])] = row[4]
+
+    server_relations = {}
+    for cloud, region, source_type, source_id, relation, target_type, target_id, target_name in relations:
+        if source_type == "servers":
+            server_relations.setdefault((cloud, region, source_id), []).append(
+                {"relation": relation, "target_type": target_type, "target_id": target_id, "target_name": target_name}
+            )
+        elif target_id:  # a floating IP -> its server
+            server_relations.setdefault((cloud, region, target_id), []).append(
+                {
+                    "relation": "floating_ips",
+                    "target_type": "floating_ips",
+                    "target_id": source_id,
+                    "target_name": lookup.get((cloud, region, "floating_ips", source_id)),
+                }
+            )
+
+    synced_at = {(row[0], row[1]): _naive(row[2]) for row in synced}
+
+    views = []
+    newest = {}
+    for row in servers:
+        cloud, region, sid = row[0], row[1], row[2]
+        last_seen = _naive(row[10])
+        confirmed = synced_at.get((cloud, region))
+        if confirmed is not None and row[11] is None and (last_seen is None or confirmed > last_seen):
+            # Unchanged servers are not rewritten by a sync: the last complete servers sync of the
+            # region confirms every server it did not mark deleted.
+            last_seen = confirmed
+        record = {
+            "cloud": cloud,
+            "region": region,
+            "id": sid,
+            "name": row[3],
+            "project_id": row[4],
+            "status": row[5],
+            "created_at": row[6],
+            "updated_at": row[7],
+            "attributes": _json(row[8]),
+            "first_seen": row[9],
+            "last_seen": last_seen,
+            "deleted_at": row[11],
+            "relations": server_relations.get((cloud, region, sid), ()),
+        }
+        views.append(server_view(record, lookup, now=now, max_age=max_age, source="cmdb"))
+        key = (cloud, region)
+        seen = confirmed or last_seen
+        if seen is not None and (key not in newest or seen > newest[key]):
+            newest[key] = seen
+
+    warnings = []
+    if max_age:
+        for (cloud, region), seen in sorted(newest.items()):
+            age = (now - seen).total_seconds()
+            if age > max_age:
+                warnings.append(
+                    "cloud %r region %r: the CMDB's servers are %s old (last confirmed %sZ), older than max_age %s; "
+                    "their hosts are marked stale. Run cmdb.openstack.cmdb_sync (playbooks/sync.yml) for this cloud"
+                    % (cloud, region, _age_text(age), seen.replace(microsecond=0).isoformat(), _age_text(max_age))
+                )
+    info = {"servers": len(views), "regions": {"%s/%s" % key: value.isoformat() for key, value in newest.items()}}
+    return InventoryData(views=views, warnings=warnings, info=info)
+
+
+class _engine_reader:
+    def __init__(self, engine):
+        self.engine = engine
+        self.connection = None
+
+    def __enter__(self):
+        self.connection = self.engine.connect()
+        return self.connection
+
+    def __exit__(self, *exc):
+        try:
+            self.connection.rollback()
+        finally:
+            self.connection.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# source: live
+
+
+def live_views(records_by_type, now=None):
+    """Host views from gathered records ``{type: [records]}`` (servers, images, volumes, floating_ips)."""
+    lookup = {}
+    fip_by_server = {}
+    for rtype in NAME_TYPES:
+        for record in records_by_type.get(rtype) or ():
+            if record.get("name"):
+                lookup[(record.get("cloud"), record.get("region"), rtype, record.get("id"))] = record["name"]
+    for fip in records_by_type.get("floating_ips") or ():
+        server_id = None
+        for relation in fip.get("relations") or ():
+            if relation.get("relation") == "server" and relation.get("target_id"):
+                server_id = relation["target_id"]
+        if server_id:
+            fip_by_server.setdefault((fip.get("cloud"), fip.get("region"), server_id), []).append(
+                {
+                    "relation": "floating_ips",
+                    "target_type": "floating_ips",
+                    "target_id": fip.get("id"),
+                    "target_name": fip.get("name"),
+                }
+            )
+    now = _naive(now) or utcnow()
+    views = []
+    for record in records_by_type.get("servers") or ():
+        extra = fip_by_server.get((record.get("cloud"), record.get("region"), record.get("id")))
+        if extra:
+            record = dict(record)
+            record["relations"] = list(record.get("relations") or ()) + extra
+        record = dict(record)
+        record.setdefault("last_seen", now)
+        record.setdefault("first_seen", None)
+        views.append(server_view(record, lookup, now=now, max_age=None, source="live"))
+    return views
+
+
+def _describe(exc):
+    message = getattr(exc, "message", None) or str(exc) or exc.__class__.__name__
+    return "%s: %s" % (exc.__class__.__name__, message) if not getattr(exc, "message", None) else message
+
+
+def _live_one(target, types, all_projects, server_filters, open_cloud, gather):
+    """(records_by_type, failures) for one cloud; never raises."""
+    name = target["name"]
+    records = {}
+    failures = []
+    session = None
+    try:
+        session = open_cloud(target["params"], name=name)
+        filters = {"servers": dict(server_filters)} if server_filters else None
+        reports = gather(session, list(types), all_projects=all_projects, filters=filters)
+        for report in reports:
+            scope = report.scope
+            if report.status != "ok":
+                if scope.type == "servers":
+                    failures.append(Failure(name, report.message, region=scope.region, status=report.status))
+                    continue
+                # A missing listing of names only loses names, not hosts.
+                continue
+            records.setdefault(scope.type, []).extend(report.records or ())
+    except BaseException as exc:  # noqa: BLE001 - any failure of one cloud is isolated (keystoneauth's too)
+        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+            raise
+        status = getattr(exc, "details", {}).get("status") if hasattr(exc, "details") else None
+        failures.append(Failure(name, _describe(exc), status=status or "error"))
+        records = {}
+    finally:
+        if session is not None:
+            try:
+                session.close()
+            except Exception:  # noqa: BLE001, S110 - closing is best effort
+                pass
+    return records, failures
+
+
+def read_live(
+    targets,
+    all_projects=False,
+    server_filters=None,
+    expand=False,
+    timeout=120,
+    open_cloud=None,
+    gather=None,
+    now=None,
+):
+    """Servers of every cloud in ``targets`` ([{"name": ..., "params": open_cloud params}]), concurrently.
+
+    One thread per cloud; a cloud still running after ``timeout`` seconds is a failure ("did not
+    answer within ..."), its thread abandoned (a daemon thread: it cannot keep Ansible from exiting).
+    """
+    if open_cloud is None or gather is None:
+        from ansible_collections.cmdb.openstack.plugins.module_utils import connection as _connection
+        from ansible_collections.cmdb.openstack.plugins.module_utils import gather as _gather
+
+        open_cloud = open_cloud or _connection.open_cloud
+        gather = gather or _gather.gather
+    types = LIVE_EXPANDED_TYPES if expand else LIVE_TYPES
+    results = {}
+    threads = []
+    for target in targets:
+
+        def run(target=target):
+            results[target["name"]] = _live_one(target, types, all_projects, server_filters, open_cloud, gather)
+
+        thread = threading.Thread(target=run, name="cmdb-inventory-%s" % target["name"])
+        thread.daemon = True
+        thread.start()
+        threads.append((target, thread))
+    deadline = time.monotonic() + timeout if timeout else None
+    failures = []
+    merged = {}
+    for target, thread in threads:
+        thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+        if thread.is_alive() or target["name"] not in results:
+            failures.append(
+                Failure(target["name"], "did not answer within %s seconds (timeout)" % timeout, status="timeout")
+            )
+            continue
+        records, cloud_failures = results[target["name"]]
+        failures.extend(cloud_failures)
+        for rtype, items in records.items():
+            merged.setdefault(rtype, []).extend(items)
+    views = live_views(merged, now=now)
+    return InventoryData(views=views, failures=failures)
+
+
+def clouds_yaml_names(config_files=None):
+    """Cloud names in clouds.yaml (openstacksdk's search path, ``config_files`` first)."""
+    import openstack.config
+    from openstack.config import loader
+
+    if config_files:
+        files = list(config_files) + list(loader.CONFIG_FILES)
+        config = openstack.config.OpenStackConfig(config_files=files, load_envvars=False)
+    else:
+        config = openstack.config.OpenStackConfig(load_envvars=False)
+    return [name for name in config.get_cloud_names() if name not in ("envvars", "defaults")]

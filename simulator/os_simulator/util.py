@@ -1,0 +1,83 @@
+"""Small helpers shared by the simulator: ids, timestamps, JSON."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import re
+import uuid
+
+UTC = datetime.timezone.utc
+
+# Timestamp formats of the real services.
+FMT_Z = "%Y-%m-%dT%H:%M:%SZ"  # Nova created/updated, Neutron, Glance, Keystone parts
+FMT_MICRO = "%Y-%m-%dT%H:%M:%S.%f"  # Cinder created_at/updated_at, Nova launched_at
+FMT_PLAIN = "%Y-%m-%dT%H:%M:%S"  # Octavia
+
+
+def now():
+    return datetime.datetime.now(UTC).replace(microsecond=0)
+
+
+def fmt(dt, style=FMT_Z):
+    if style == FMT_MICRO:
+        return dt.strftime("%Y-%m-%dT%H:%M:%S.000000")
+    return dt.strftime(style)
+
+
+def keystone_time(dt):
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.000000Z")
+
+
+_TS_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?)?\s*(Z|[+-]\d{2}:?\d{2})?$")
+
+
+def parse_time(value):
+    """Parse an ISO 8601 timestamp as the APIs accept it; returns an aware datetime or None."""
+    if value is None:
+        return None
+    m = _TS_RE.match(str(value).strip())
+    if not m:
+        return None
+    year, month, day, hour, minute, second, tz = m.groups()
+    dt = datetime.datetime(int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0), 0, UTC)
+    if tz and tz != "Z":
+        sign = 1 if tz[0] == "+" else -1
+        digits = tz[1:].replace(":", "")
+        offset = datetime.timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
+        dt = dt - sign * offset
+    return dt
+
+
+def normalize_time(value):
+    """Any timestamp string the services produce -> comparable ``YYYY-MM-DDTHH:MM:SSZ`` (or "")."""
+    dt = parse_time(value)
+    return dt.strftime(FMT_Z) if dt else ""
+
+
+def rng_uuid(rng):
+    return str(uuid.UUID(int=rng.getrandbits(128), version=4))
+
+
+def rng_hex(rng):
+    return uuid.UUID(int=rng.getrandbits(128), version=4).hex
+
+
+def new_uuid():
+    return str(uuid.uuid4())
+
+
+def new_hex():
+    return uuid.uuid4().hex
+
+
+def dumps(obj):
+    return json.dumps(obj).encode("utf-8")
+
+
+def request_id():
+    return "req-" + str(uuid.uuid4())
+
+
+def truthy(value):
+    return str(value).strip().lower() in ("1", "true", "yes", "on", "t", "y")

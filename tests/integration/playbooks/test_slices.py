@@ -1,0 +1,64 @@
+"""Three concurrent sync.yml processes with --limit slices leave the same CMDB as one run (PostgreSQL)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+from conftest import INVENTORY, query, recap, resources_without_timestamps
+from support.paths import COLLECTION_ROOT
+from support.postgres import create_database, drop_database
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture
+def second_postgres_url(postgres_server_url):
+    url, name = create_database(postgres_server_url)
+    try:
+        yield url
+    finally:
+        drop_database(postgres_server_url, name)
+
+
+def test_three_limit_slices_equal_one_run(ansible, estate_factory, postgres_url, second_postgres_url):
+    single_url, sliced_url = postgres_url, second_postgres_url
+    estate = estate_factory(6, single_url)
+    estate.register(ansible, cmdb_url=single_url)
+    estate.register(ansible, cmdb_url=sliced_url)
+
+    one = ansible.playbook("playbooks/sync.yml", "--forks", "2", inventory=INVENTORY, env=estate.env(single_url))
+    assert one.rc == 0, one.output
+    assert len(recap(one.stdout)) == 6
+
+    slices = ["openstack_clouds[0:1]", "openstack_clouds[2:3]", "openstack_clouds[4:5]"]
+    cmd = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "playbooks/sync.yml", "-i", INVENTORY]
+    procs = [
+        subprocess.Popen(
+            cmd + ["--forks", "2", "--limit", limit],
+            env=ansible.env(estate.env(sliced_url)),
+            cwd=COLLECTION_ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for limit in slices
+    ]
+    outputs = [proc.communicate(timeout=600)[0] for proc in procs]
+    hosts = {}
+    for proc, output in zip(procs, outputs):
+        assert proc.returncode == 0, output
+        part = recap(output)
+        assert len(part) == 2, output
+        assert not set(part) & set(hosts)  # the slices do not overlap
+        hosts.update(part)
+    assert len(hosts) == 6  # and together they cover every account
+
+    single = resources_without_timestamps(single_url)
+    assert len(single) > 6 * 4  # servers and their ports, networks, volumes... of six clouds
+    assert resources_without_timestamps(sliced_url) == single
+    assert sorted(query(sliced_url, "SELECT cloud, region, type, status FROM sync_runs")) == sorted(
+        query(single_url, "SELECT cloud, region, type, status FROM sync_runs")
+    )

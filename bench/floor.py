@@ -54,17 +54,23 @@ class Counter:
     def __init__(self):
         self.lock = threading.Lock()
         self.requests = 0
-        self.items = 0
+        self.items = 0  # resources of the catalog's types (what the gatherer yields as records)
+        self.sub_items = 0  # listeners, pools, members, router interface ports (embedded by the gatherer)
         self.bytes = 0
 
-    def add(self, items, nbytes):
+    def add(self, items, nbytes, top_level=True):
         with self.lock:
             self.requests += 1
-            self.items += items
+            if top_level:
+                self.items += items
+            else:
+                self.sub_items += items
             self.bytes += nbytes
 
 
-def list_all(adp, path, collection_key, pagination, page_size, params, microversion, counter, max_pages=100000):
+def list_all(
+    adp, path, collection_key, pagination, page_size, params, microversion, counter, max_pages=100000, top_level=True
+):
     """GET every page of one listing; returns the parsed items (kept only where a sub-listing needs them)."""
     query = dict(params or {})
     query["limit"] = page_size
@@ -76,7 +82,7 @@ def list_all(adp, path, collection_key, pagination, page_size, params, microvers
         resp = adp.get(url, **kwargs)
         body = resp.json()
         items = body.get(collection_key) or []
-        counter.add(len(items), len(resp.content))
+        counter.add(len(items), len(resp.content), top_level)
         items_out.append(items)
         url = _next_url(body, pagination, collection_key)
         pages += 1
@@ -123,6 +129,7 @@ def floor_scope(sess, region, rtype, counter, interface="public"):
                 getattr(sub, "query", None),
                 None,
                 counter,
+                top_level=False,
             )
         else:
             for page in parents.get(sub.parent, ()):
@@ -136,6 +143,7 @@ def floor_scope(sess, region, rtype, counter, interface="public"):
                         getattr(sub, "query", None),
                         None,
                         counter,
+                        top_level=False,
                     )
     del pages
     return True
@@ -180,6 +188,7 @@ def run_floor(clouds, types, workers=8, interface="public"):
         list(pool.map(_one, jobs))
     return {
         "items": counter.items,
+        "sub_items": counter.sub_items,
         "requests": counter.requests,
         "bytes": counter.bytes,
         "scopes": len(jobs),

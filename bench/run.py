@@ -180,7 +180,8 @@ class Bench:
                     rows=rows,
                     rate=(rows / meas.wall) if rows and meas.wall else None,
                     rows_detail=sim.rows_written_detail(url),
-                    note=res.get("note") or _errors_note(res),
+                    totals=res.get("totals"),
+                    note=_errors_note(res) or _totals_note(res.get("totals")),
                 )
         return sqlite_url
 
@@ -293,6 +294,13 @@ class Bench:
         try:
             start = time.perf_counter()
             clouds = simh.start()
+            from ansible_collections.cmdb.openstack.plugins.module_utils.catalog import RESOURCE_TYPE_NAMES
+
+            scen.generated = {}
+            for cloud in clouds:
+                for name, count in (cloud.get("generated") or {}).items():
+                    if name in RESOURCE_TYPE_NAMES:
+                        scen.generated[name] = scen.generated.get(name, 0) + count
             log("simulator ready in %.1f s (%d clouds)" % (time.perf_counter() - start, len(clouds)))
             self.add_row(
                 scen,
@@ -343,6 +351,12 @@ def _count_from_debug(stdout):
         return None
     nums = [int(x) for x in re.findall(r"\d+", match.group(1))]
     return max(nums) if nums else 0
+
+
+def _totals_note(totals):
+    if not totals:
+        return None
+    return ", ".join("%s %s" % (format(v, ","), k) for k, v in totals.items() if v)
 
 
 def _errors_note(res):
@@ -468,6 +482,7 @@ def parse_args(argv):
     parser.add_argument("--no-reference", action="store_true", help="skip openstack.cloud (no Python 3.12 venv)")
     parser.add_argument("--no-postgres", action="store_true", help="skip PostgreSQL")
     parser.add_argument("--no-cmdb", action="store_true", help="skip the CMDB and CMDB inventory steps")
+    parser.add_argument("--keep", action="store_true", help="keep the work directory (databases, configs, logs)")
     parser.add_argument("--profile", metavar="DIR", help="write a cProfile file per worker step into DIR")
     return parser.parse_args(argv)
 
@@ -494,8 +509,8 @@ def main(argv=None):
         {
             "key": s.key,
             "label": s.label,
-            "resources": s.total_resources(),
-            "counts": ", ".join("%s %s" % (format(v, ","), k) for k, v in s.counts().items()) + " per cloud",
+            "resources": s.total_resources() or 0,
+            "counts": ", ".join("%s %s" % (format(v, ","), k) for k, v in s.generated.items()) + " (every cloud)",
         }
         for s in scenario_list
     ]
@@ -507,7 +522,10 @@ def main(argv=None):
     report.write(opts.out, meta, scen_info, rows, tgts, chart_ok=False, command=command)
     chart_ok = draw_chart(opts.out)
     path = report.write(opts.out, meta, scen_info, rows, tgts, chart_ok=chart_ok, command=command)
-    shutil.rmtree(bench.workdir, ignore_errors=True)
+    if opts.keep:
+        log("kept the work directory %s" % bench.workdir)
+    else:
+        shutil.rmtree(bench.workdir, ignore_errors=True)
     log("wrote %s%s" % (path, " and chart.png" if chart_ok else " (no chart: matplotlib unavailable)"))
     return 0
 

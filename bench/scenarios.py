@@ -1,9 +1,11 @@
 """Benchmark scenarios: how many clouds, how many servers, and every other type in proportion.
 
-Proportions per server (what a typical private cloud looks like): 2 ports and 1 volume per
-server, a snapshot for 1 volume in 5, a floating IP for 1 server in 4, a project per 50 servers,
-a network (with its subnet) per 40 servers, a router per 4 networks, a load balancer per 100
-servers, and security groups per project. Images and flavors are fixed catalogues.
+The simulator's generator builds consistent related data around the servers (a port per server on
+its project network, a second port on a shared network for 1 server in 10, boot and data volumes,
+routers, load balancers whose members are server addresses...). The scenario sets its knobs so that
+the proportions are those of a typical private cloud: about 1 volume per server (attached ones plus
+half as many free ones), a snapshot per 5 servers, a project per 50 servers, a load balancer per
+100 servers. The counts actually generated are read back from the simulator and reported.
 """
 
 from __future__ import annotations
@@ -12,23 +14,13 @@ from dataclasses import dataclass, field
 
 
 def counts_for(servers):
-    """Counts of every generated type for a cloud of ``servers`` servers (keyword args of add_cloud)."""
-    projects = max(2, servers // 50)
-    networks = max(2, servers // 40)
+    """Keyword arguments of ``Simulator.add_cloud`` for a cloud of ``servers`` servers."""
     return {
         "servers": servers,
-        "projects": projects,
-        "ports": 2 * servers,
-        "volumes": servers,
+        "projects": max(2, servers // 50),
+        "volumes": max(2, servers // 2),  # free volumes, on top of the ~0.5 per server attached
         "volume_snapshots": max(1, servers // 5),
-        "floating_ips": max(1, servers // 4),
-        "networks": networks,
-        "subnets": networks,
-        "routers": max(1, networks // 4),
         "load_balancers": max(1, servers // 100),
-        "security_groups": 2 * projects,
-        "images": min(100, max(5, servers // 100)),
-        "flavors": 20,
     }
 
 
@@ -45,7 +37,7 @@ class Scenario:
     run_postgres: bool = True
     run_live_inventory: bool = True
     timeout: float = 900.0
-    tags: list = field(default_factory=list)
+    generated: dict = field(default_factory=dict)  # type -> count over every cloud, from the simulator
 
     @property
     def key(self):
@@ -69,8 +61,10 @@ class Scenario:
         return self.clouds * self.servers
 
     def total_resources(self):
-        per_cloud = self.counts()
-        return self.clouds * sum(v for k, v in per_cloud.items() if k != "projects")
+        """Resources of every listed type in every cloud, once the simulator reported them."""
+        if self.generated:
+            return sum(self.generated.values())
+        return None
 
 
 def build(names, latency=0.2, quick=False, with_latency=True):

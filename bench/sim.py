@@ -59,7 +59,7 @@ class SimHandle:
             stderr=subprocess.STDOUT,
             stdin=subprocess.PIPE,
         )
-        deadline = time.time() + (timeout or max(120, self.scenario.total_resources() / 1000.0))
+        deadline = time.time() + (timeout or max(120, self.scenario.total_servers() / 200.0))
         while time.time() < deadline:
             if os.path.exists(self.ready_file):
                 with open(self.ready_file) as fh:

@@ -28,9 +28,7 @@ def start_simulator():
     import os_simulator
 
     sim = os_simulator.Simulator()
-    start = getattr(sim, "start", None)
-    if start is not None:
-        start()
+    sim.start()
     return sim
 
 
@@ -65,6 +63,8 @@ def set_latency(clouds, seconds):
 def main(argv):
     with open(argv[1]) as fh:
         spec = json.load(fh)
+    from os_simulator import TYPE_NAMES
+
     sim = start_simulator()
     clouds, out = [], []
     for entry in spec["clouds"]:
@@ -76,7 +76,16 @@ def main(argv):
         )
         count_requests(cloud)
         clouds.append(cloud)
-        out.append({"name": entry["name"], "credentials": cloud.credentials(user="admin"), "regions": ["RegionOne"]})
+        generated = {t: len(cloud.store.list(t)) for t in TYPE_NAMES}
+        out.append(
+            {
+                "name": entry["name"],
+                "credentials": cloud.credentials(user="admin"),
+                "regions": ["RegionOne"],
+                "generated": generated,
+                "generation_seconds": getattr(cloud, "generation_seconds", None),
+            }
+        )
     sim.write_clouds_yaml(
         spec["clouds_yaml"], {c["name"]: cl.clouds_yaml_entry(user="admin") for c, cl in zip(out, clouds)}
     )
@@ -113,9 +122,7 @@ def main(argv):
     os.replace(tmp, spec["ready_file"])
     stop.wait()
     control.shutdown()
-    stopper = getattr(sim, "stop", None)
-    if stopper is not None:
-        stopper()
+    sim.stop()
     return 0
 
 

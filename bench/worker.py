@@ -69,12 +69,16 @@ def task_cmdb_sync(args):
 def task_inventory(args):
     from ansible.inventory.manager import InventoryManager
     from ansible.parsing.dataloader import DataLoader
+    from ansible.plugins.loader import init_plugin_loader
 
+    init_plugin_loader()  # what the ansible CLIs do first: the collection loader
     loader = DataLoader()
     start = time.perf_counter()
     inv = InventoryManager(loader=loader, sources=[args["source"]])
     seconds = time.perf_counter() - start
     hosts = inv.get_hosts()
+    if not hosts:
+        raise SystemExit("the inventory source gave no host: %s" % args["source"])
     return {"plugin_seconds": seconds, "hosts": len(hosts), "groups": len(inv.groups)}
 
 

@@ -37,6 +37,7 @@ INSTANCE="${NETBOX_INSTANCE:-default}"
 VERSION_TAG="${NETBOX_VERSION//[^0-9a-zA-Z]/_}"
 TEMPLATE_DB="netbox_tpl_${VERSION_TAG}"
 KEEP_DB=0
+export PGOPTIONS="-c client_min_messages=warning"
 
 die() { echo "netbox.sh: error: $*" >&2; exit 1; }
 cannot() { echo "netbox.sh: cannot run NetBox on this machine: $*" >&2; exit 3; }
@@ -77,8 +78,10 @@ check_postgres() {
 
 find_python() {
   local candidate
-  for candidate in "${NETBOX_PYTHON:-}" $(ls -d "$HOME"/.pyenv/versions/3.12*/bin/python3.12 2>/dev/null | sort -V -r) \
-    python3.12 /usr/bin/python3.12 /usr/local/bin/python3.12; do
+  local pyenv_pythons
+  pyenv_pythons=$(printf '%s\n' "$HOME"/.pyenv/versions/3.12*/bin/python3.12 | sort -V -r)
+  # shellcheck disable=SC2086 # one path per line, no spaces in pyenv version folders
+  for candidate in "${NETBOX_PYTHON:-}" $pyenv_pythons python3.12 /usr/bin/python3.12 /usr/local/bin/python3.12; do
     [ -n "$candidate" ] || continue
     if "$candidate" -c 'import sys, venv; sys.exit(sys.version_info[:2] != (3, 12))' >/dev/null 2>&1; then
       command -v "$candidate" 2>/dev/null || echo "$candidate"
@@ -188,7 +191,6 @@ DEBUG = False
 ISOLATED_DEPLOYMENT = True
 CENSUS_REPORTING_ENABLED = False
 RELEASE_CHECK_URL = None
-LOGIN_REQUIRED = True
 MAX_PAGE_SIZE = 5000
 PAGINATE_COUNT = 100
 DATA_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024 * 1024
@@ -219,8 +221,10 @@ install_venv() {
   log "installing NetBox $NETBOX_VERSION into $VENV with $python (about 70 s)"
   rm -rf "$VENV"
   "$python" -m venv "$VENV"
-  "$VENV/bin/python" -m pip install -q --disable-pip-version-check "netbox==$NETBOX_VERSION" gunicorn >&2 ||
-    die "pip install netbox==$NETBOX_VERSION failed (see above)"
+  # (this machine's pip config lists extra local indexes that do not exist: drop those warnings)
+  "$VENV/bin/python" -m pip install -q --disable-pip-version-check "netbox==$NETBOX_VERSION" gunicorn 2>&1 |
+    grep -v "^WARNING: Location 'file:" >&2 || true
+  [ "${PIPESTATUS[0]}" = 0 ] || die "pip install netbox==$NETBOX_VERSION failed (see above)"
   "$VENV/bin/python" -c 'import netbox, gunicorn' || die "NetBox installed but does not import"
   touch "$VENV/.cmdb-complete"
 }
@@ -264,9 +268,12 @@ Token(user=user, version=2, key=os.environ["NETBOX_TOKEN_KEY"], token=os.environ
 ' >>"$CACHE/migrate.log" 2>&1 || { tail -n 30 "$CACHE/migrate.log" >&2; die "creating the admin token failed"; }
     stop_private_redis
     if command -v pg_dump >/dev/null 2>&1; then
-      pg_dump -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" -Fc -f "$CACHE/template.dump.tmp" "$building" &&
-        mv "$CACHE/template.dump.tmp" "$CACHE/template.dump" && echo "$build_id" >"$CACHE/template.dump.id" ||
+      if pg_dump -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" -Fc -f "$CACHE/template.dump.tmp" "$building"; then
+        mv "$CACHE/template.dump.tmp" "$CACHE/template.dump"
+        echo "$build_id" >"$CACHE/template.dump.id"
+      else
         log "warning: pg_dump of the template failed (only the restore shortcut is lost)"
+      fi
     fi
   fi
   sql "ALTER DATABASE \"$building\" RENAME TO \"$TEMPLATE_DB\"" >/dev/null
@@ -347,8 +354,7 @@ start() {
     --bind "127.0.0.1:$port" --workers "$WORKERS" --threads "$THREADS" --timeout 600 \
     --pid "$RUN/gunicorn.pid" --control-socket "$RUN/gunicorn/gunicorn.ctl" \
     --env "NETBOX_ROOT=$RUN" --max-requests 0 \
-    --error-logfile "$RUN/gunicorn.log" --log-level warning \
-    </dev/null >>"$RUN/gunicorn.log" 2>&1 &
+    --log-level warning </dev/null >>"$RUN/gunicorn.log" 2>&1 &
   for i in $(seq 240); do
     if answers "$url" "$token"; then
       break
@@ -412,7 +418,10 @@ reset() {
 }
 
 status() {
-  [ -f "$ENV_FILE" ] && gunicorn_pid >/dev/null || { log "instance $INSTANCE is not running"; return 1; }
+  if [ ! -f "$ENV_FILE" ] || ! gunicorn_pid >/dev/null; then
+    log "instance $INSTANCE is not running"
+    return 1
+  fi
   # shellcheck disable=SC1090
   . "$ENV_FILE"
   answers "$NETBOX_URL" "$NETBOX_TOKEN" || { log "instance $INSTANCE does not answer at $NETBOX_URL"; return 1; }

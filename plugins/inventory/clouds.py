@@ -10,7 +10,7 @@ DOCUMENTATION = r"""
 name: clouds
 short_description: The registered OpenStack accounts as hosts, one per account and region
 version_added: 0.1.0
-author: cmdb.openstack maintainers
+author: cmdb.openstack maintainers (@cmdb-openstack)
 description:
   - Reads the accounts registered in the CMDB with M(cmdb.openstack.cloud_account) (not the
     unregistered ones) and adds one host per account and region, so that a sync playbook runs on
@@ -87,18 +87,12 @@ keyed_groups:
 import os
 
 from ansible.errors import AnsibleParserError
-from ansible.module_utils.ansible_release import __version__ as _core_version
 from ansible.plugins.inventory import BaseInventoryPlugin, Constructable
 
 try:
     from ansible.utils.unsafe_proxy import wrap_var
 except ImportError:  # pragma: no cover - every supported core has it
     wrap_var = None
-
-# ansible-core >= 2.19 treats every inventory string as untrusted (never templated) by default;
-# older cores need the explicit unsafe marking. Marking on 2.19+ would only add "__ansible_unsafe"
-# wrappers to ``ansible-inventory --list`` (and AWX's import of it).
-_NEEDS_WRAP = tuple(int(part) for part in _core_version.split(".")[:2] if part.isdigit()) < (2, 19)
 
 from ansible_collections.cmdb.openstack.plugins.module_utils.errors import CmdbError
 
@@ -107,8 +101,8 @@ PAUSED_GROUP = "paused_clouds"
 
 
 def _unsafe(value):
-    """Never templated: untrusted by default on 2.19+, marked unsafe on older cores."""
-    return wrap_var(value) if _NEEDS_WRAP and wrap_var is not None else value
+    """Never templated: ansible-core 2.19+ treats plugin strings as untrusted anyway; older cores need this."""
+    return wrap_var(value) if wrap_var is not None else value
 
 
 def host_names(account):

@@ -10,7 +10,7 @@ DOCUMENTATION = r"""
 name: inventory
 short_description: OpenStack servers as hosts, from the CMDB in a second or live from the clouds
 version_added: 0.1.0
-author: cmdb.openstack maintainers
+author: cmdb.openstack maintainers (@cmdb-openstack)
 description:
   - Adds every OpenStack server as a host, with one host variable C(openstack) holding the server and
     its relations (flavor and image names, networks and addresses, volumes, security groups, metadata,
@@ -234,20 +234,19 @@ cache_connection: ~/.cache/cmdb-openstack-inventory
 cache_timeout: 300
 """
 
+import importlib.util
 import re
-import sys
 
 from ansible.errors import AnsibleParserError
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 
-try:
-    # ansible-core >= 2.19 (data tagging): a string is templated only when tagged trusted, and
-    # strings built by a plugin never are, so cloud data is inert as it is. wrap_var there only
-    # copies every value (it costs seconds for 10,000 hosts), so it is used on older cores only.
-    from ansible.module_utils._internal import _datatag  # noqa: F401
-
+# ansible-core >= 2.19 (data tagging, public module ansible.module_utils.datatag): a string is
+# templated only when tagged trusted, and strings built by a plugin never are, so cloud data is
+# inert as it is. wrap_var there only copies every value (seconds for 10,000 hosts), so it is used
+# on older cores only.
+if importlib.util.find_spec("ansible.module_utils.datatag") is not None:
     wrap_var = None
-except ImportError:  # pragma: no cover - ansible-core < 2.19
+else:  # pragma: no cover - ansible-core < 2.19
     from ansible.utils.unsafe_proxy import wrap_var
 
 from ansible_collections.cmdb.openstack.plugins.plugin_utils import inventory_hosts as hosts
@@ -321,7 +320,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         unknown = sorted(set(filters) - set(hosts.SERVER_FILTER_KEYS))
         if unknown:
             raise ValueError(
-                "server_filters: unknown key(s) %s; valid keys are: %s" % (", ".join(unknown), ", ".join(hosts.SERVER_FILTER_KEYS))
+                "server_filters: unknown key(s) %s; valid keys are: %s"
+                % (", ".join(unknown), ", ".join(hosts.SERVER_FILTER_KEYS))
             )
         if "name" in filters:
             try:
@@ -339,7 +339,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 result = self._from_live()
         except AnsibleParserError:
             raise
-        except Exception as exc:  # noqa: BLE001 - one clear message, never a traceback
+        except Exception as exc:
             message = getattr(exc, "message", None) or "%s: %s" % (exc.__class__.__name__, exc)
             raise AnsibleParserError("cmdb.openstack.inventory (%s): %s" % (path, message))
         failures = list(result.failures)
@@ -368,7 +368,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         # Ansible only warns about a source that failed to parse (and goes on with an empty inventory,
         # exit status 0); fail_on_errors promises a failing command, so stop here, before any host is added.
         self.display.error(message)
-        sys.exit(1)
+        raise SystemExit(1)  # not an Exception: the inventory manager cannot turn it into a warning
 
     def _from_cmdb(self):
         store = sources.open_cmdb(self.get_option("cmdb_url"))
@@ -404,7 +404,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 for name in names:
                     try:
                         params = accounts.connection_params(store, name, overrides=dict(extra))
-                    except Exception as exc:  # noqa: BLE001 - an unusable account is a failed cloud
+                    except Exception as exc:
                         failures.append(
                             sources.Failure(name, getattr(exc, "message", None) or str(exc), status="unavailable")
                         )
@@ -447,6 +447,15 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         return targets, failures
 
     def _from_live(self):
+        if self.display.verbosity < 4:
+            # keystoneauth/openstacksdk log warnings (e.g. version discovery of a dead cloud) to stderr
+            # through Python's last-resort handler; the plugin reports each failed cloud itself.
+            import logging
+
+            for name in ("keystoneauth", "openstack"):
+                logger = logging.getLogger(name)
+                if not logger.handlers:
+                    logger.addHandler(logging.NullHandler())
         targets, failures = self._targets()
         filters = dict(self._options_checked["filters"])
         filters.pop("project_id", None)  # not a Nova filter for every user; applied locally
@@ -525,4 +534,3 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                     # a group of its own name, so that host stays out of it.
                     continue
                 inventory.add_child(group, host)
-

@@ -571,9 +571,30 @@ def ensure_account(
     is fixed. In ``check_mode`` nothing is written.
     """
     _validate_name(name)
+    _validate_regions(regions)
+    _validate_pause_after(pause_after_auth_failures)
+    kwargs = dict(
+        connection=connection,
+        regions=regions,
+        resources=resources,
+        paused=paused,
+        pause_after_auth_failures=pause_after_auth_failures,
+        check_mode=check_mode,
+        now=_naive_utc(now),
+    )
+    try:
+        return _ensure_account(store, name, **kwargs)
+    except StoreError as exc:
+        # Two registrations of one new account at once (PostgreSQL): the loser sees the winner's row.
+        lowered = exc.message.lower()
+        if "unique" not in lowered and "duplicate" not in lowered:
+            raise
+        return _ensure_account(store, name, **kwargs)
+
+
+def _ensure_account(store, name, connection, regions, resources, paused, pause_after_auth_failures, check_mode, now):
     regions = _validate_regions(regions)
     pause_after = _validate_pause_after(pause_after_auth_failures)
-    now = _naive_utc(now)
     with _write(store) as db:
         row = _select_row(db, name)
         existing = _row_to_account(row) if row is not None else None

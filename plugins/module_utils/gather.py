@@ -17,7 +17,8 @@ HTTP robustness (the SDK does neither): 500/502/503/504 are retried with jittere
 backoff (bounded); 429 honours ``Retry-After`` (capped, bounded). A scope ends with a status:
 ``ok``, ``forbidden`` (403), ``not_in_catalog``, ``auth_failed`` (401 after keystoneauth's own
 re-authentication) or ``error`` (anything else, with a message naming cloud, region and type).
-Only ``ok`` means the listing is complete.
+Only ``ok`` means the listing is complete (``report.complete``; with ``max_pages``, an ``ok``
+listing may be ``truncated``).
 
 Consumer protocol (every call on the thread that called ``gather``)::
 
@@ -130,10 +131,16 @@ class ScopeReport:
         self.duration = 0.0
         self.records = [] if keep_records else None
         self.microversion = None
+        self.truncated = False  # True when max_pages stopped the listing before its end
 
     @property
     def ok(self):
         return self.status == "ok"
+
+    @property
+    def complete(self):
+        """True when the listing is complete: status ok and not truncated by max_pages."""
+        return self.status == "ok" and not self.truncated
 
     def fail(self, status, message, http_status=None):
         self.status = status
@@ -399,9 +406,11 @@ class _Lister:
             if not next_url or not items:
                 return
             if max_pages and count >= max_pages:
-                raise ScopeFailed(
-                    "error", "%s: stopped after max_pages=%d pages: the listing is incomplete" % (where, max_pages)
-                )
+                # An explicit sample (e.g. a permission probe): the status stays "ok", but the
+                # report says the listing is truncated; a CMDB sync never sets max_pages.
+                self.report.truncated = True
+                self.report.message = "stopped after max_pages=%d page(s): the listing is truncated" % max_pages
+                return
             marker = _marker(next_url)
             if next_url in seen_urls or (marker is not None and marker in seen_markers):
                 raise ScopeFailed(
@@ -632,43 +641,40 @@ def _embed_load_balancers(parents, subs, lister, job):
         ]
 
 
-_MEMBER_PORT_CHUNK = 50
-
-
 def _resolve_member_ports(pools, lister, job):
-    """Find the Neutron port owning each member address: ``GET /ports?fixed_ips=ip_address=...``
-    in chunks of addresses (not a call per member), matched on subnet and address."""
-    addresses = []
+    """Find the Neutron port owning each member address.
+
+    One paged ``GET /ports?fixed_ips=subnet_id=<id>`` per distinct member subnet (not a call per
+    member), matched locally on (subnet, address). A single ``fixed_ips`` value per query means
+    the same on every Neutron (several values combine differently across implementations).
+    """
+    subnets = []
     for pool in pools:
         for member in pool.get("members") or ():
-            address = member.get("address")
-            if address and address not in addresses:
-                addresses.append(address)
-    if not addresses:
+            subnet_id = member.get("subnet_id")
+            if member.get("address") and subnet_id and subnet_id not in subnets:
+                subnets.append(subnet_id)
+    if not subnets:
         return
+    owners = {}
     try:
         conn = job.session.connection(job.scope.region)
         if not _service_in_catalog(conn, "network", job.scope.region):
             return
-        network = conn.network
-        net_lister = _Lister(network, job.scope, "network", job.report, lister.policy, lister.cancel)
-        owners = {}
-        for start in range(0, len(addresses), _MEMBER_PORT_CHUNK):
-            chunk = addresses[start : start + _MEMBER_PORT_CHUNK]
-            params = {"fixed_ips": ["ip_address=%s" % address for address in chunk]}
+        net_lister = _Lister(conn.network, job.scope, "network", job.report, lister.policy, lister.cancel)
+        for subnet_id in subnets:
+            params = {"fixed_ips": "subnet_id=%s" % subnet_id}
             for page in net_lister.pages("/ports", "ports", "links", params, 1000):
                 for port in page:
                     for fixed in port.get("fixed_ips") or ():
-                        owners.setdefault((fixed.get("subnet_id"), fixed.get("ip_address")), port.get("id"))
-                        owners.setdefault((None, fixed.get("ip_address")), port.get("id"))
+                        if fixed.get("subnet_id") == subnet_id:
+                            owners.setdefault((subnet_id, fixed.get("ip_address")), port.get("id"))
     except ScopeFailed:
-        # The member list is complete without the port ids; the relation keeps the address.
+        # The members are complete without the port ids; the relation keeps the address.
         return
     for pool in pools:
         for member in pool.get("members") or ():
-            port_id = owners.get((member.get("subnet_id"), member.get("address"))) or owners.get(
-                (None, member.get("address"))
-            )
+            port_id = owners.get((member.get("subnet_id"), member.get("address")))
             if port_id:
                 member["port_id"] = port_id
 

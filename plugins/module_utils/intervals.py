@@ -21,6 +21,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import math
 import re
 
 from ansible_collections.cmdb.openstack.plugins.module_utils.errors import ConfigurationError
@@ -52,7 +53,7 @@ def parse_interval(value, field=None):
     if isinstance(value, bool) or value is None:
         _fail(value, field, "not a duration")
     if isinstance(value, float):
-        if value != value or value in (float("inf"), float("-inf")) or not value.is_integer():
+        if math.isnan(value) or math.isinf(value) or not value.is_integer():
             _fail(value, field, "not a whole number of seconds")
         value = int(value)
     if isinstance(value, int):

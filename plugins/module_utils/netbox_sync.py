@@ -408,8 +408,8 @@ class NetBox:
     # -- calls ------------------------------------------------------------------------------
     def check(self):
         """Authenticate and check the version; returns the version string."""
-        status = self._call("read", "status", lambda: self._request("status").get())
-        status = next(iter(status), {}) if not isinstance(status, dict) else status
+        found = self._call("read", "status", lambda: list(self._request("status").get()))
+        status = found[0] if found else {}
         version = status.get("netbox-version") if isinstance(status, dict) else None
         check_version(version, self.url)
         self.version = version
@@ -423,6 +423,10 @@ class NetBox:
             return list(self._request(path, filters=filters).get())
 
         return self._call("read", path, run)
+
+    def count(self, path, **filters):
+        self.reads += 1
+        return self._call("read", path, lambda: self._request(path, filters=filters).get_count())
 
     def list_by(self, path, key, values, per_get=IDS_PER_GET, **filters):
         """Objects whose filter ``key`` is any of ``values`` (chunked so URLs stay short)."""
@@ -1280,7 +1284,7 @@ class Syncer:
             else:
                 upto, cursor = self.cmdb.max_change_id(cloud, region), None
             ids = self.cmdb.server_ids(cloud, region, after=cursor)
-            empty = cluster["id"] < 0 or not self.nb.list(VM, cluster_id=cluster["id"], tag=TAG_SLUG, limit=1, brief=1)
+            empty = cluster["id"] < 0 or not self.nb.count(VM, cluster_id=cluster["id"], tag=TAG_SLUG)
             for batch in _chunks(ids, self.batch_size):
                 if self._budget_spent():
                     report["watermark"] = watermark
@@ -1593,7 +1597,8 @@ def run_netbox_sync(params, check_mode=False, diff=False, now=None, netbox=None)
     retention = DEFAULT_RETENTION_DAYS if retention is None else retention
     if retention < 0:
         raise ConfigurationError("retention: %r days is negative; give 0 or more days" % retention)
-    batch_size = params.get("batch_size") or DEFAULT_BATCH_SIZE
+    batch_size = params.get("batch_size")
+    batch_size = DEFAULT_BATCH_SIZE if batch_size is None else batch_size
     if batch_size < 1 or batch_size > 5000:
         raise ConfigurationError("batch_size: %r is out of range; give 1 to 5000 servers" % batch_size)
     max_batches = params.get("max_batches") or 0

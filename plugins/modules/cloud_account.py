@@ -25,7 +25,7 @@ description:
     stored values; O(resources) is merged into the stored settings type by type.
   - See C(docs/accounts.md) in the collection for the due logic and the pausing after failed logins.
 author:
-  - cmdb.openstack maintainers
+  - cmdb.openstack maintainers (@cmdb-openstack)
 options:
   name:
     description:

@@ -26,7 +26,7 @@ description:
   - The result is data (RV(permissions), RV(summary)) and a table a person can read (RV(report),
     RV(msg)). Nothing is changed anywhere.
 author:
-  - cmdb.openstack maintainers
+  - cmdb.openstack maintainers (@cmdb-openstack)
 options:
   types:
     description:

@@ -17,7 +17,7 @@ description:
     without the deleted ones (tombstones). The change log is returned since a time.
   - Registered accounts are returned with their last authentication error.
 author:
-  - cmdb.openstack maintainers
+  - cmdb.openstack maintainers (@cmdb-openstack)
 options:
   cloud:
     description: Only these clouds (account or C(clouds.yaml) names).
@@ -90,6 +90,7 @@ attributes:
     support: none
   platform:
     description: Runs on the host that can reach the database.
+    support: N/A
     platforms: posix
 """
 

@@ -18,7 +18,7 @@ description:
     successful one of each region and type, which incremental syncs and the due logic need).
   - Live resources are never removed.
 author:
-  - cmdb.openstack maintainers
+  - cmdb.openstack maintainers (@cmdb-openstack)
 options:
   older_than:
     description:
@@ -40,6 +40,7 @@ attributes:
     support: none
   platform:
     description: Runs on the host that can reach the database.
+    support: N/A
     platforms: posix
 """
 

@@ -30,7 +30,7 @@ description:
     of different clouds run in parallel.
   - See C(docs/cmdb.md) in the collection for the tables and queries.
 author:
-  - cmdb.openstack maintainers
+  - cmdb.openstack maintainers (@cmdb-openstack)
 options:
   account:
     description:
@@ -113,6 +113,7 @@ attributes:
     support: full
   platform:
     description: Runs on the host that can reach the clouds and the database.
+    support: N/A
     platforms: posix
 """
 

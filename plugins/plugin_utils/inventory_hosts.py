@@ -54,8 +54,27 @@ def safe_group_name(name):
     return _INVALID_GROUP_CHARS.sub("_", str(name))
 
 
+def _private_v4(parts):
+    a, b = int(parts[0]), int(parts[1])
+    if not (0 <= a <= 255 and 0 <= b <= 255 and all(0 <= int(p) <= 255 for p in parts[2:])):
+        raise ValueError(parts)
+    return (
+        a in (10, 127)
+        or (a == 172 and 16 <= b <= 31)
+        or (a == 192 and b == 168)
+        or (a == 100 and 64 <= b <= 127)
+        or (a == 169 and b == 254)
+    )
+
+
 @functools.lru_cache(maxsize=65536)
 def _private(addr):
+    parts = addr.split(".")
+    if len(parts) == 4 and all(p.isdigit() for p in parts):
+        try:  # the common case, without ipaddress (it is slow for 10,000s of addresses)
+            return _private_v4(parts)
+        except ValueError:
+            return False
     try:
         ip = ipaddress.ip_address(addr.split("%", 1)[0])
     except ValueError:
@@ -101,7 +120,9 @@ def flatten_addresses(nova_addresses, floating=()):
                     "addr": addr,
                     "version": entry.get("version") or _ip_version(addr),
                     "type": kind,
-                    "class": "floating" if kind == "floating" else ("private" if is_private_address(addr) else "public"),
+                    "class": "floating"
+                    if kind == "floating"
+                    else ("private" if is_private_address(addr) else "public"),
                     "mac": entry.get("OS-EXT-IPS-MAC:mac_addr"),
                 }
             )
@@ -205,8 +226,11 @@ def is_stale(last_seen, deleted_at, now, max_age):
     return (_to_datetime(now) - seen).total_seconds() > max_age
 
 
-def _relations(record, relation):
-    return [rel for rel in record.get("relations") or () if rel.get("relation") == relation]
+def _relations_by_name(record):
+    grouped = {}
+    for rel in record.get("relations") or ():
+        grouped.setdefault(rel.get("relation"), []).append(rel)
+    return grouped
 
 
 def _target_name(lookup, record, rel):
@@ -226,11 +250,12 @@ def server_view(record, lookup=None, now=None, max_age=None, source="cmdb"):
     """
     lookup = lookup or {}
     attrs = record.get("attributes") or {}
+    rels = _relations_by_name(record)
     cloud = record.get("cloud")
     region = record.get("region")
 
     flavor_attr = attrs.get("flavor") or {}
-    flavor_rel = (_relations(record, "flavor") or [{}])[0]
+    flavor_rel = (rels.get("flavor") or [{}])[0]
     flavor = {
         "id": flavor_attr.get("id") or flavor_rel.get("target_id"),
         "name": flavor_attr.get("original_name")
@@ -242,7 +267,7 @@ def server_view(record, lookup=None, now=None, max_age=None, source="cmdb"):
     }
 
     image_attr = attrs.get("image") if isinstance(attrs.get("image"), dict) else {}
-    image_rel = (_relations(record, "image") or [{}])[0]
+    image_rel = (rels.get("image") or [{}])[0]
     image_id = image_attr.get("id") or image_rel.get("target_id")
     image = None
     if image_id or image_rel.get("target_name"):
@@ -253,10 +278,10 @@ def server_view(record, lookup=None, now=None, max_age=None, source="cmdb"):
             or image_attr.get("name"),
         }
 
-    floating = [rel.get("target_name") for rel in _relations(record, "floating_ips") if rel.get("target_name")]
+    floating = [rel.get("target_name") for rel in rels.get("floating_ips", ()) if rel.get("target_name")]
     floating += [
         lookup.get((cloud, region, "floating_ips", rel.get("target_id")))
-        for rel in _relations(record, "floating_ips")
+        for rel in rels.get("floating_ips", ())
         if not rel.get("target_name") and rel.get("target_id")
     ]
     addresses = flatten_addresses(attrs.get("addresses"), [f for f in floating if f])
@@ -280,7 +305,7 @@ def server_view(record, lookup=None, now=None, max_age=None, source="cmdb"):
     volumes = []
     attached = attrs.get("os-extended-volumes:volumes_attached") or []
     volume_ids = [v.get("id") for v in attached if isinstance(v, dict) and v.get("id")]
-    for rel in _relations(record, "volumes"):
+    for rel in rels.get("volumes", ()):
         if rel.get("target_id") and rel["target_id"] not in volume_ids:
             volume_ids.append(rel["target_id"])
     for vid in volume_ids:
@@ -291,7 +316,7 @@ def server_view(record, lookup=None, now=None, max_age=None, source="cmdb"):
         name = group.get("name") if isinstance(group, dict) else group
         if name and name not in security_groups:
             security_groups.append(name)
-    for rel in _relations(record, "security_groups"):
+    for rel in rels.get("security_groups", ()):
         name = _target_name(lookup, record, rel)
         if name and name not in security_groups:
             security_groups.append(name)

@@ -330,8 +330,13 @@ def live_views(records_by_type, now=None):
 
 
 def _describe(exc):
-    message = getattr(exc, "message", None) or str(exc) or exc.__class__.__name__
-    return "%s: %s" % (exc.__class__.__name__, message) if not getattr(exc, "message", None) else message
+    """The collection's own errors say what failed and how to fix it; anything else gets its class name."""
+    from ansible_collections.cmdb.openstack.plugins.module_utils.errors import CmdbError
+
+    if isinstance(exc, CmdbError):
+        return exc.message
+    text = str(getattr(exc, "message", None) or exc).strip()
+    return "%s: %s" % (exc.__class__.__name__, text) if text else exc.__class__.__name__
 
 
 def _live_one(target, types, all_projects, server_filters, open_cloud, gather):
@@ -353,7 +358,7 @@ def _live_one(target, types, all_projects, server_filters, open_cloud, gather):
                 # A missing listing of names only loses names, not hosts.
                 continue
             records.setdefault(scope.type, []).extend(report.records or ())
-    except BaseException as exc:  # noqa: BLE001 - any failure of one cloud is isolated (keystoneauth's too)
+    except BaseException as exc:
         if isinstance(exc, (KeyboardInterrupt, SystemExit)):
             raise
         status = getattr(exc, "details", {}).get("status") if hasattr(exc, "details") else None
@@ -363,7 +368,7 @@ def _live_one(target, types, all_projects, server_filters, open_cloud, gather):
         if session is not None:
             try:
                 session.close()
-            except Exception:  # noqa: BLE001, S110 - closing is best effort
+            except Exception:  # noqa: S110 - closing is best effort
                 pass
     return records, failures
 

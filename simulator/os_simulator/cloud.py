@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import datetime
+import gc
 import hashlib
 import os
 import secrets
@@ -92,12 +93,23 @@ class SimCloud:
         self.admin_project, self.projects, self.users = generator.identity_data(name, seed, self.n_projects)
         self.store = CloudStore(name, self.regions)
         started = time.monotonic()
+        gc_was_enabled = gc.isenabled()
+        gc.disable()  # millions of new dicts: the cyclic GC would make generation quadratic
+        try:
+            self._generate()
+        finally:
+            if gc_was_enabled:
+                gc.enable()
+            gc.freeze()  # the generated data is long-lived: keep it out of later collections
+        self.generation_seconds = time.monotonic() - started
+
+    def _generate(self):
         for index, region in enumerate(self.regions):
             gen = generator.RegionGenerator(
-                name,
+                self.name,
                 region,
                 index,
-                seed,
+                self.seed,
                 self.admin_project,
                 self.projects,
                 self.users,
@@ -108,7 +120,6 @@ class SimCloud:
             region_store = self.store.region(region)
             for type_name, items in data.items():
                 region_store.bulk_load(type_name, items)
-        self.generation_seconds = time.monotonic() - started
 
     # -- URLs --
     @property

@@ -17,7 +17,7 @@ import random
 
 from . import util
 
-BASE_TIME = datetime.datetime(2026, 1, 5, 8, 0, 0, tzinfo=util.UTC)
+BASE_TS = int(datetime.datetime(2026, 1, 5, 8, 0, 0, tzinfo=util.UTC).timestamp())
 
 PROJECT_NAMES = ("alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa")
 ROLES = ("web", "db", "app", "cache", "worker", "api", "batch", "proxy")
@@ -146,7 +146,7 @@ class RegionGenerator:
     # -- helpers --
     def tick(self, seconds=1):
         self.clock += seconds
-        return BASE_TIME + datetime.timedelta(seconds=self.clock)
+        return BASE_TS + self.clock
 
     def mac(self):
         self.mac_counter += 1
@@ -202,7 +202,7 @@ class RegionGenerator:
         when = self.tick(7)
         image_id = self.ids.uuid()
         active = status == "active"
-        return {
+        image = {
             "checksum": hashlib.md5(image_id.encode(), usedforsecurity=False).hexdigest() if active else None,
             "container_format": "bare",
             "created_at": util.fmt(when),
@@ -230,6 +230,9 @@ class RegionGenerator:
             "virtual_size": size if active else None,
             "visibility": visibility,
         }
+        if not active:
+            del image["stores"]
+        return image
 
     def build_images(self):
         admin = self.admin_project["id"]
@@ -332,7 +335,7 @@ class RegionGenerator:
             "allowed_address_pairs": [],
             "binding:host_id": host,
             "binding:profile": {},
-            "binding:vif_details": {"bound_drivers": {"0": "ovn"}, "port_filter": True} if host else {},
+            "binding:vif_details": {"bound_drivers": {"0": "ovn"}, "ovs_hybrid_plug": False, "port_filter": True} if host else {},
             "binding:vif_type": "ovs" if host else "unbound",
             "binding:vnic_type": "normal",
             "description": "",
@@ -517,6 +520,7 @@ class RegionGenerator:
         rng.shuffle(order)
         counters = {}
         self.floating_candidates = []
+        self.server_created = {}
         for i, project in enumerate(order):
             pid = project["id"]
             status, vm_state, power, task, _weight = statuses[i]
@@ -527,7 +531,7 @@ class RegionGenerator:
             if i % 9 == 4:
                 name = "%s-%s-%d" % (role, UNICODE_NAMES[(i // 9) % len(UNICODE_NAMES)], n)
             when = self.tick(rng.randint(20, 90))
-            updated = when + datetime.timedelta(seconds=rng.randint(8, 3600))
+            updated = when + rng.randint(8, 3600)
             server_id = self.ids.uuid()
             host = self.hosts[i % len(self.hosts)]
             flavor = self.public_flavors[i % len(self.public_flavors)]
@@ -598,7 +602,7 @@ class RegionGenerator:
                 "OS-EXT-STS:power_state": power,
                 "OS-EXT-STS:task_state": task,
                 "OS-EXT-STS:vm_state": vm_state,
-                "OS-SRV-USG:launched_at": util.fmt(when + datetime.timedelta(seconds=8), util.FMT_MICRO)
+                "OS-SRV-USG:launched_at": util.fmt(when + 8, util.FMT_MICRO)
                 if status != "BUILD"
                 else None,
                 "OS-SRV-USG:terminated_at": None,
@@ -646,6 +650,7 @@ class RegionGenerator:
             if boot_from_volume:
                 server["_boot_volume"] = True
             self.out["servers"].append(server)
+            self.server_created[server_id] = when
             self.servers_by_project.setdefault(pid, []).append((server, port, slot))
 
     def _volume(self, project_id, name, size, when, status="available", bootable=False):
@@ -694,7 +699,7 @@ class RegionGenerator:
             if i % 2 == 0 and server["status"] not in ("BUILD", "ERROR"):
                 attach.append(("/dev/vdb", "%s-data" % server["name"], False))
             for device, vname, bootable in attach:
-                when = util.parse_time(server["created"]) + datetime.timedelta(seconds=5)
+                when = self.server_created[server["id"]] + 5
                 vol = self._volume(server["tenant_id"], vname, 10 if bootable else rng.choice((1, 5, 20, 100)), when)
                 vol["bootable"] = "true" if bootable else "false"
                 vol["status"] = "in-use"
@@ -705,7 +710,7 @@ class RegionGenerator:
                     }
                 vol["attachments"] = [
                     {
-                        "attached_at": util.fmt(when + datetime.timedelta(seconds=3), util.FMT_MICRO),
+                        "attached_at": util.fmt(when + 3, util.FMT_MICRO),
                         "attachment_id": self.ids.uuid(),
                         "device": device,
                         "host_name": server["OS-EXT-SRV-ATTR:host"],
@@ -714,7 +719,7 @@ class RegionGenerator:
                         "volume_id": vol["id"],
                     }
                 ]
-                vol["updated_at"] = util.fmt(when + datetime.timedelta(seconds=4), util.FMT_MICRO)
+                vol["updated_at"] = util.fmt(when + 4, util.FMT_MICRO)
                 server["os-extended-volumes:volumes_attached"].append(
                     {"delete_on_termination": bootable, "id": vol["id"]}
                 )

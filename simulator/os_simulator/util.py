@@ -19,7 +19,29 @@ def now():
     return datetime.datetime.now(UTC).replace(microsecond=0)
 
 
+_DAYS = {}
+
+
+def fmt_epoch(ts, style=FMT_Z):
+    """Fast formatting of integer epoch seconds in one of the services' styles."""
+    day, rem = divmod(int(ts), 86400)
+    date = _DAYS.get(day)
+    if date is None:
+        date = datetime.datetime.fromtimestamp(day * 86400, UTC).strftime("%Y-%m-%d")
+        _DAYS[day] = date
+    hour, rem = divmod(rem, 3600)
+    minute, second = divmod(rem, 60)
+    base = "%sT%02d:%02d:%02d" % (date, hour, minute, second)
+    if style == FMT_Z:
+        return base + "Z"
+    if style == FMT_MICRO:
+        return base + ".000000"
+    return base
+
+
 def fmt(dt, style=FMT_Z):
+    if isinstance(dt, int):
+        return fmt_epoch(dt, style)
     if style == FMT_MICRO:
         return dt.strftime("%Y-%m-%dT%H:%M:%S.000000")
     return dt.strftime(style)
@@ -55,12 +77,18 @@ def normalize_time(value):
     return dt.strftime(FMT_Z) if dt else ""
 
 
-def rng_uuid(rng):
-    return str(uuid.UUID(int=rng.getrandbits(128), version=4))
+_UUID_CLEAR = ~((0xF000 << 64) | (0xC000 << 48))
+_UUID_SET = (0x4000 << 64) | (0x8000 << 48)
 
 
 def rng_hex(rng):
-    return uuid.UUID(int=rng.getrandbits(128), version=4).hex
+    """A random (version 4 layout) UUID as 32 hex digits, from a seeded ``random.Random``."""
+    return "%032x" % ((rng.getrandbits(128) & _UUID_CLEAR) | _UUID_SET)
+
+
+def rng_uuid(rng):
+    h = rng_hex(rng)
+    return "%s-%s-%s-%s-%s" % (h[:8], h[8:12], h[12:16], h[16:20], h[20:])
 
 
 def new_uuid():

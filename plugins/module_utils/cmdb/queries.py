@@ -96,13 +96,13 @@ def _as_list(value):
 
 
 def last_ok_syncs(conn, cloud=None):
-    """``{(cloud, region, type, project_id): finished_at}`` of the last applied sync per scope."""
+    """``{(cloud, region, type, project_id): finished_at}`` of the last successful (``ok``) sync per scope."""
     runs = schema.sync_runs
     query = (
         sa.select(
             runs.c.cloud, runs.c.region, runs.c.type, runs.c.project_id, sa.func.max(runs.c.finished_at).label("at")
         )
-        .where(runs.c.status.in_(APPLIED))
+        .where(runs.c.status == "ok")
         .group_by(runs.c.cloud, runs.c.region, runs.c.type, runs.c.project_id)
     )
     if cloud:

@@ -10,8 +10,16 @@ from support.paths import COLLECTION_ROOT
 
 INVENTORY = os.path.join(COLLECTION_ROOT, "playbooks", "inventory", "openstack_clouds.yml")
 
-#: A few small types keep the playbook tests fast; the gather and CMDB tests cover every type.
+#: Small clouds and a few enabled types keep the playbook tests fast; the gather and CMDB tests cover
+#: every type. The others are disabled on the accounts, so the due logic (not the test) leaves them out.
 SMALL = {"servers": 4, "projects": 1}
+ENABLED = ("servers", "networks", "ports", "volumes")
+
+
+def resources(enabled=ENABLED):
+    from ansible_collections.cmdb.openstack.plugins.module_utils.catalog import RESOURCE_TYPE_NAMES
+
+    return {name: {"enabled": name in enabled} for name in RESOURCE_TYPE_NAMES}
 
 
 class Estate:
@@ -33,7 +41,8 @@ class Estate:
         return {"OS_CLIENT_CONFIG_FILE": str(self.clouds_yaml), "CMDB_URL": cmdb_url or self.cmdb_url}
 
     def accounts(self, **extra):
-        return [dict({"name": n, "cloud": n, "regions": self.regions}, **extra) for n in self.clouds]
+        base = {"regions": self.regions, "resources": resources()}
+        return [dict(base, name=n, cloud=n, **extra) for n in self.clouds]
 
     def register(self, ansible, cmdb_url=None, **extra):
         result = ansible.playbook(

@@ -19,7 +19,7 @@ def _runs(url, **where):
     sql = "SELECT cloud, region, type, status FROM sync_runs"
     if where:
         sql += " WHERE " + " AND ".join("%s = :%s" % (k, k) for k in where)
-    return query(url, sql, **where)
+    return query(url, sql + " ORDER BY id", **where)
 
 
 def test_sync_several_accounts_in_parallel_then_only_what_is_due(ansible, estate_factory, tmp_path):

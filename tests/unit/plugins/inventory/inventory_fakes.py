@@ -36,7 +36,11 @@ def nova_server(
     """One Nova ``/servers/detail`` item (the fields the inventory reads, as Nova returns them)."""
     sid = _uuid(cloud, "server", index)
     fixed = fixed or "10.0.%d.%d" % (index // 250 % 250, index % 250 + 2)
-    addresses = {network: [{"OS-EXT-IPS-MAC:mac_addr": "fa:16:3e:00:00:01", "OS-EXT-IPS:type": "fixed", "addr": fixed, "version": 4}]}
+    addresses = {
+        network: [
+            {"OS-EXT-IPS-MAC:mac_addr": "fa:16:3e:00:00:01", "OS-EXT-IPS:type": "fixed", "addr": fixed, "version": 4}
+        ]
+    }
     if floating:
         addresses[network].append(
             {
@@ -118,7 +122,11 @@ def age_cmdb(store, cloud, seconds):
 
     then = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None) - datetime.timedelta(seconds=seconds)
     with store.write() as conn:
-        conn.execute(sa.update(schema.sync_runs).where(schema.sync_runs.c.cloud == cloud).values(started_at=then, finished_at=then))
+        conn.execute(
+            sa.update(schema.sync_runs)
+            .where(schema.sync_runs.c.cloud == cloud)
+            .values(started_at=then, finished_at=then)
+        )
         conn.execute(
             sa.update(schema.resources).where(schema.resources.c.cloud == cloud).values(first_seen=then, last_seen=then)
         )
@@ -156,8 +164,10 @@ def _bench(count):  # pragma: no cover - a measurement, not a test
     started = time.perf_counter()
     manager = InventoryManager(loader=DataLoader(), sources=[path])
     total = time.perf_counter() - started
-    print("%d servers: CMDB read %.3f s; full plugin parse (InventoryManager) %.3f s; %d hosts, %d groups"
-          % (len(data.views), read, total, len(manager.hosts), len(manager.groups)))
+    print(
+        "%d servers: CMDB read %.3f s; full plugin parse (InventoryManager) %.3f s; %d hosts, %d groups"
+        % (len(data.views), read, total, len(manager.hosts), len(manager.groups))
+    )
 
 
 if __name__ == "__main__":  # pragma: no cover

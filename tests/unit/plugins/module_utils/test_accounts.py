@@ -274,7 +274,7 @@ def test_auth_failures_pause_the_account_and_success_resets(store):
     assert accounts.record_auth_result(store, "prod", True)["auth_failures"] == 0
     account = accounts.get_account(store, "prod")
     assert (account["auth_failures"], account["last_auth_error"], account["paused"]) == (0, None, False)
-    for _ in range(2):
+    for _attempt in range(2):
         accounts.record_auth_result(store, "prod", False, "401", now=T0)
     third = accounts.record_auth_result(store, "prod", False, "401 again", now=T0)
     assert third == {"auth_failures": 3, "paused": True, "paused_now": True}
@@ -291,7 +291,7 @@ def test_auth_failures_pause_the_account_and_success_resets(store):
 
 def test_no_pause_without_the_option_and_unknown_accounts_are_ignored(store):
     register(store)
-    for _ in range(5):
+    for _attempt in range(5):
         result = accounts.record_auth_result(store, "prod", False, "x" * 5000)
     assert result["paused"] is False and result["auth_failures"] == 5
     assert len(accounts.get_account(store, "prod")["last_auth_error"]) == 2000
@@ -311,3 +311,28 @@ def test_changing_the_auth_resumes_an_auto_paused_account(store):
     accounts.ensure_account(store, "prod", paused=True)
     result = accounts.ensure_account(store, "prod", connection=accounts.build_connection(auth=dict(AUTH)))
     assert result["account"]["paused"] is True
+
+
+def test_concurrent_registrations_of_one_new_account(cmdb_url):
+    import threading
+
+    stores = [open_store(cmdb_url) for _index in range(4)]
+    results, errors = [], []
+    barrier = threading.Barrier(len(stores))
+
+    def worker(one_store):
+        barrier.wait()
+        try:
+            results.append(register(one_store)["changed"])
+        except Exception as exc:  # collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(one,)) for one in stores]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for one in stores:
+        one.close()
+    assert errors == []
+    assert sorted(results) == [False, False, False, True]

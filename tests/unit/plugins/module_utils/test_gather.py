@@ -227,12 +227,16 @@ def test_forbidden_message_carries_the_api_message():
     assert "Policy doesn't allow x" in info.value.message
 
 
-def test_max_pages_marks_the_listing_incomplete():
+def test_max_pages_stops_early_and_marks_the_listing_truncated():
     proxy = FakeProxy(COMPUTE, make_items(30), max_limit=10)
-    the_lister, _unused = lister(proxy)
-    with pytest.raises(g.ScopeFailed) as info:
-        collect(the_lister, max_pages=2)
-    assert info.value.status == "error" and "incomplete" in info.value.message
+    the_lister, report = lister(proxy)
+    assert len(collect(the_lister, max_pages=2)) == 20
+    assert report.status == "ok" and report.truncated and not report.complete
+    assert "truncated" in report.message
+    proxy = FakeProxy(COMPUTE, make_items(5), max_limit=10)
+    the_lister, report = lister(proxy)
+    assert len(collect(the_lister, max_pages=1)) == 5
+    assert report.complete
 
 
 @pytest.mark.parametrize(

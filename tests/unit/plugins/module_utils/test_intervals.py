@@ -42,7 +42,28 @@ def test_parse_accepts_the_documented_forms(text, seconds):
 
 @pytest.mark.parametrize(
     "bad",
-    ["", "   ", "5x", "5M", "1.5h", "30m1h", "1h1h", "-5", -5, 0, "0", "0s", "h", "5 minutes", True, None, [], 1.5],
+    [
+        "",
+        "   ",
+        "5x",
+        "5M",
+        "1.5h",
+        "30m1h",
+        "1h1h",
+        "-5",
+        -5,
+        0,
+        "0",
+        "0s",
+        "h",
+        "5 minutes",
+        True,
+        None,
+        [],
+        1.5,
+        float("nan"),
+        float("inf"),
+    ],
 )
 def test_parse_rejects_with_a_message_listing_the_forms(bad):
     with pytest.raises(ConfigurationError) as info:

@@ -18,9 +18,12 @@ def _fill(store):
     sync(store, [record("f", rtype="flavors", project=None, name="m1.small")], rtype="flavors")
 
 
+def names(found):
+    return sorted(r["name"] for r in found)
+
+
 def test_find_resources_filters(store):
     _fill(store)
-    names = lambda found: sorted(r["name"] for r in found)  # noqa: E731
     assert names(queries.find_resources(store)) == ["WEB-2", "m1.small", "web-1"]
     assert names(queries.find_resources(store, name=["web-*"])) == ["WEB-2", "web-1"]
     assert names(queries.find_resources(store, name=["db_?"], include_deleted=True)) == ["db_1"]
@@ -54,7 +57,8 @@ def test_changes_since_and_counts(store):
     ]
     assert log[0]["name"] == "web-1"
     assert queries.find_changes(store, since=utcnow() + datetime.timedelta(hours=1)) == []
-    assert queries.counts(store) == {"demo": {"servers": {"live": 2, "deleted": 1}, "flavors": {"live": 1, "deleted": 0}}}
+    expected = {"servers": {"live": 2, "deleted": 1}, "flavors": {"live": 1, "deleted": 0}}
+    assert queries.counts(store) == {"demo": expected}
 
 
 def test_parse_time_accepts_iso_and_durations():

@@ -75,7 +75,8 @@ def test_default_url_expands_home_and_creates_directories(tmp_path, monkeypatch)
 def test_concurrent_first_opens_migrate_once(cmdb_url):
     code = "from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb.store import open_store\n"
     code += "open_store(%r).close()\n" % cmdb_url
-    procs = [subprocess.Popen([sys.executable, "-c", code], env=_child_env(), stderr=subprocess.PIPE) for _ in range(4)]
+    command = [sys.executable, "-c", code]
+    procs = [subprocess.Popen(command, env=_child_env(), stderr=subprocess.PIPE) for _i in range(4)]
     errors = [p.communicate(timeout=120)[1] for p in procs]
     assert [p.returncode for p in procs] == [0, 0, 0, 0], errors
     store = open_store(cmdb_url)

@@ -1,0 +1,198 @@
+"""``source: cmdb``: real ansible-inventory / ansible-playbook runs on a CMDB filled by the CMDB writer."""
+
+from __future__ import annotations
+
+import json
+import os
+import textwrap
+
+import pytest
+from inventory_fakes import INJECTION, age_cmdb, estate, fill_cmdb, nova_server, record
+
+from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb.store import open_store
+
+pytestmark = pytest.mark.slow
+
+
+def plain(value):
+    """ansible-inventory 2.19 writes untrusted strings as {"__ansible_unsafe": ...}: unwrap them."""
+    if isinstance(value, dict):
+        if set(value) == {"__ansible_unsafe"}:
+            return value["__ansible_unsafe"]
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value
+
+
+def write_config(tmp_path, url, name="inventory.cmdb_openstack.yml", **options):
+    lines = ["plugin: cmdb.openstack.inventory", "cmdb_url: %s" % json.dumps(url)]
+    for key, value in options.items():
+        lines.append("%s: %s" % (key, json.dumps(value)))
+    path = tmp_path / name
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.fixture
+def filled(cmdb_url):
+    """Two clouds: demo (6 servers) and other (3 servers, one named like a demo server)."""
+    store = open_store(cmdb_url)
+    fill_cmdb(store, estate(6, cloud="demo"), cloud="demo")
+    other = estate(3, cloud="other")
+    other["servers"].append(record(nova_server(99, cloud="other", name="vm-1", status="SHUTOFF"), cloud="other"))
+    fill_cmdb(store, other, cloud="other")
+    yield store
+    store.close()
+
+
+def test_list_hosts_groups_and_vars(ansible, tmp_path, filled, cmdb_url):
+    config = write_config(tmp_path, cmdb_url)
+    done = ansible.inventory(config)
+    assert done.rc == 0, done.output
+    inv = done.result
+    hostvars = plain(inv["_meta"]["hostvars"])
+    assert len(hostvars) == 10
+    # vm-0..vm-2 exist in both clouds (vm-1 twice in other): each gets a suffix; unique names stay
+    assert len([h for h in hostvars if h.startswith("vm-1_")]) == 3
+    assert len([h for h in hostvars if h.startswith("vm-0_")]) == 2
+    assert "vm-1" not in hostvars and "vm-3" in hostvars and "vm-5" in hostvars
+    web = hostvars["vm-3"]
+    assert web["ansible_host"] == web["openstack"]["floating_ips"][0]
+    assert web["openstack"]["image"]["name"] == "cirros-0.6"
+    assert web["openstack"]["volumes"][0]["name"] == "vol-3"
+    assert web["openstack"]["stale"] is False
+    for group in ("cloud_demo", "cloud_other", "region_RegionOne", "project_p1", "az_nova", "flavor_m1_small"):
+        assert group in inv, group
+    assert set(inv["cloud_other"]["hosts"]) == {h for h, v in hostvars.items() if v["openstack"]["cloud"] == "other"}
+    assert len(inv["status_shutoff"]["hosts"]) == 1
+    assert "meta_role_web" in inv
+    assert not any(g.startswith("instance") for g in inv)  # no per-host group by default
+
+
+def test_playbook_targets_built_groups(ansible, tmp_path, filled, cmdb_url):
+    config = write_config(
+        tmp_path,
+        cmdb_url,
+        keyed_groups=[{"key": "openstack.metadata.role", "prefix": "role"}],
+        compose={"role_upper": "openstack.metadata.role | upper"},
+        groups={"in_demo": "openstack.cloud == 'demo'"},
+    )
+    playbook = textwrap.dedent(
+        """
+        - hosts: role_web:&in_demo
+          gather_facts: false
+          connection: local
+          tasks:
+            - ansible.builtin.debug:
+                msg: "HOST={{ inventory_hostname }} ROLE={{ role_upper }} CLOUD={{ openstack.cloud }}"
+        """
+    )
+    done = ansible.playbook(playbook, inventory=config)
+    assert done.rc == 0, done.output
+    hosts = sorted(line.split("HOST=")[1].split()[0] for line in done.stdout.splitlines() if '"msg": "HOST=' in line)
+    assert len(hosts) == 3, done.stdout
+    assert hosts[0].startswith("vm-1_") and hosts[1:] == ["vm-3", "vm-5"]
+    assert done.stdout.count("ROLE=WEB CLOUD=demo") == 3
+
+
+def test_injection_stays_literal(ansible, tmp_path, cmdb_url):
+    store = open_store(cmdb_url)
+    item = nova_server(1, name=INJECTION, metadata={"note": INJECTION, INJECTION: "x"})
+    fill_cmdb(store, {"servers": [record(item, cloud="demo")]}, cloud="demo")
+    store.close()
+    config = write_config(tmp_path, cmdb_url)
+    done = ansible.inventory(config)
+    assert done.rc == 0, done.output
+    assert "uid=" not in done.output
+    hostvars = plain(done.result["_meta"]["hostvars"])
+    assert list(hostvars) == [INJECTION]
+    assert hostvars[INJECTION]["openstack"]["name"] == INJECTION
+    assert hostvars[INJECTION]["openstack"]["metadata"]["note"] == INJECTION
+
+    playbook = textwrap.dedent(
+        """
+        - hosts: cloud_demo
+          gather_facts: false
+          connection: local
+          tasks:
+            - ansible.builtin.debug:
+                var: openstack.name
+            - ansible.builtin.debug:
+                var: openstack.metadata.note
+            - ansible.builtin.debug:
+                msg: "NAME={{ openstack.name }} HOST={{ inventory_hostname }}"
+        """
+    )
+    done = ansible.playbook(playbook, inventory=config)
+    assert done.rc == 0, done.output
+    assert "uid=" not in done.output
+    assert done.stdout.count(INJECTION) >= 3, done.stdout
+    assert "NAME=%s HOST=%s" % (INJECTION, INJECTION) in done.stdout
+
+
+def test_old_data_warns(ansible, tmp_path, filled, cmdb_url):
+    age_cmdb(filled, "other", 2 * 3600)
+    done = ansible.inventory(write_config(tmp_path, cmdb_url, max_age="1h"))
+    assert done.rc == 0, done.output
+    assert "cloud 'other' region 'RegionOne'" in done.stderr and "older than max_age" in done.stderr
+    assert "cloud 'demo'" not in done.stderr
+    hostvars = plain(done.result["_meta"]["hostvars"])
+    assert {v["openstack"]["cloud"] for v in hostvars.values() if v["openstack"]["stale"]} == {"other"}
+
+
+def test_filters_and_naming_options(ansible, tmp_path, filled, cmdb_url):
+    config = write_config(
+        tmp_path,
+        cmdb_url,
+        only_clouds=["other"],
+        server_filters={"status": "ACTIVE"},
+        inventory_hostname="uuid",
+        use_names=True,
+        legacy_groups=True,
+    )
+    done = ansible.inventory(config)
+    assert done.rc == 0, done.output
+    hostvars = plain(done.result["_meta"]["hostvars"])
+    assert len(hostvars) == 3
+    for host, hv in hostvars.items():
+        assert host == hv["openstack"]["id"]
+        assert hv["ansible_host"] == hv["openstack"]["name"]
+    assert "instance_%s" % next(iter(hostvars)).replace("-", "_") in done.result
+    assert "other_RegionOne" in done.result
+
+
+def test_cache_serves_old_data_until_flushed_and_holds_no_secret(ansible, tmp_path, postgres_url):
+    marker = "S3cr3t-Marker-4711"
+    url = postgres_url.replace("postgres@", "postgres:%s@" % marker, 1)  # trust auth ignores it
+    store = open_store(postgres_url)
+    records = estate(4, cloud="demo")
+    fill_cmdb(store, records, cloud="demo")
+    cache_dir = tmp_path / "cache"
+    config = write_config(
+        tmp_path, url, cache=True, cache_plugin="ansible.builtin.jsonfile", cache_connection=str(cache_dir)
+    )
+    first = ansible.inventory(config)
+    assert first.rc == 0, first.output
+    assert len(first.result["_meta"]["hostvars"]) == 4
+    assert os.listdir(cache_dir)
+    records["servers"] = records["servers"][:1]
+    fill_cmdb(store, records, cloud="demo")
+    store.close()
+    cached = ansible.inventory(config)
+    assert len(cached.result["_meta"]["hostvars"]) == 4  # from the cache
+    flushed = ansible.inventory(config, "--flush-cache")
+    assert flushed.rc == 0, flushed.output
+    assert len(flushed.result["_meta"]["hostvars"]) == 1
+    for name in os.listdir(cache_dir):
+        assert marker not in (cache_dir / name).read_text()
+    for run in (first, cached, flushed):
+        assert marker not in run.output
+
+
+def test_missing_cmdb_is_one_clear_error(ansible, tmp_path):
+    config = write_config(tmp_path, "sqlite:///%s" % (tmp_path / "absent.sqlite"))
+    done = ansible.inventory(config, env={"ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED": "1"})
+    assert done.rc != 0
+    assert "no CMDB at" in done.stderr and "cmdb_sync" in done.stderr
+    assert "Traceback" not in done.output

@@ -1,0 +1,132 @@
+"""Unit tests of netbox_sync's pure parts: mappings, names, versions, comparisons, errors."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("pynetbox")
+
+from ansible_collections.cmdb.openstack.plugins.module_utils import netbox_sync as ns  # noqa: E402
+from ansible_collections.cmdb.openstack.plugins.module_utils.errors import ConfigurationError  # noqa: E402
+
+
+@pytest.mark.parametrize(
+    ("server", "netbox"),
+    [
+        ("ACTIVE", "active"),
+        ("active", "active"),
+        ("BUILD", "staged"),
+        ("SHUTOFF", "offline"),
+        ("SHELVED_OFFLOADED", "offline"),
+        ("PAUSED", "paused"),
+        ("SUSPENDED", "paused"),
+        ("ERROR", "failed"),
+        ("DELETED", "decommissioning"),
+        ("SOMETHING_NEW", "offline"),
+        (None, "offline"),
+    ],
+)
+def test_status_map(server, netbox):
+    assert ns.map_status(server) == netbox
+
+
+def test_slugify_is_valid_unique_and_bounded():
+    a = ns.slugify("demo-ΣΩ/99f5dd3c", "os-")
+    b = ns.slugify("demo-ΣΩ/99f5dd3d", "os-")
+    assert a != b
+    assert a.startswith("os-demo-")
+    long = ns.slugify("x" * 500, "os-")
+    assert len(long) <= 100
+    for slug in (a, b, long, ns.slugify("////")):
+        assert all(c.isalnum() or c in "-_" for c in slug)
+
+
+@pytest.mark.parametrize("version", ["4.7.3", "4.7.0-Docker-3.0", "4.9.1"])
+def test_supported_versions(version):
+    assert ns.check_version(version, "http://nb")[:2] >= (4, 7)
+
+
+@pytest.mark.parametrize("version", ["4.6.9", "3.7.8", "5.0.0"])
+def test_unsupported_versions_name_the_version_and_the_fix(version):
+    with pytest.raises(ns.NetBoxError) as err:
+        ns.check_version(version, "http://nb")
+    assert version in err.value.message
+    assert "4.7" in err.value.message
+
+
+def test_missing_version_is_not_a_netbox():
+    with pytest.raises(ns.NetBoxError, match="did not report its version"):
+        ns.check_version(None, "http://nb")
+
+
+def test_host_prefix_uses_the_subnet_and_falls_back_to_a_host_route():
+    assert ns._host_prefix("10.0.1.5", "10.0.1.0/24") == "10.0.1.5/24"
+    assert ns._host_prefix("10.0.1.5", "10.9.0.0/16") == "10.0.1.5/32"
+    assert ns._host_prefix("2001:db8::0005", "2001:db8::/64") == "2001:db8::5/64"
+    assert ns._host_prefix("2001:db8::5") == "2001:db8::5/128"
+    assert ns._host_prefix("not-an-ip") is None
+
+
+def test_compare_normalizes_what_netbox_returns():
+    desired = {"vcpus": 2, "mac_address": "fa:16:3e:00:00:01", "address": "2001:db8::5/64", "description": ""}
+    actual = {"vcpus": 2.0, "mac_address": "FA:16:3E:00:00:01", "address": "2001:db8:0::5/64", "description": None}
+    assert ns._compare(desired, actual, list(desired)) == {}
+    actual["vcpus"] = 4.0
+    assert ns._compare(desired, actual, list(desired)) == {"vcpus": (4.0, 2.0)}
+
+
+def test_compare_custom_fields_only_looks_at_ours():
+    desired = {"custom_fields": {"openstack_id": "a", "openstack_deleted_at": "2026-11-23T11:44:48Z"}}
+    actual = {"custom_fields": {"openstack_id": "a", "openstack_deleted_at": "2026-11-23T11:44:48+00:00", "x": 1}}
+    assert ns._compare(desired, actual, ["custom_fields"]) == {}
+    actual["custom_fields"]["openstack_id"] = "b"
+    assert "custom_fields" in ns._compare(desired, actual, ["custom_fields"])
+
+
+def test_vm_names_are_bounded_and_disambiguated():
+    class Row:
+        id = "5041dd58-0799-4fa7-baa9-557c98ccaadd"
+        name = "n" * 100
+
+    assert len(ns.vm_name(Row, False)) == 64
+    assert ns.vm_name(Row, True).endswith("(5041dd58)")
+    Row.name = "  "
+    assert ns.vm_name(Row, False) == Row.id
+
+
+@pytest.mark.parametrize(
+    ("url", "token", "needle"),
+    [
+        ("netbox.example.com", "t", "netbox_url"),
+        ("ftp://netbox", "t", "netbox_url"),
+        ("http://netbox", "", "netbox_token"),
+    ],
+)
+def test_bad_connection_options_are_one_clear_message(url, token, needle):
+    with pytest.raises(ConfigurationError) as err:
+        ns.NetBox(url, token)
+    assert needle in err.value.message
+
+
+def test_unreachable_netbox_names_the_url():
+    client = ns.NetBox("http://127.0.0.1:9", "nbt_abc.def", timeout=5)
+    with pytest.raises(ns.NetBoxError) as err:
+        client.check()
+    assert "cannot reach NetBox at http://127.0.0.1:9" in err.value.message
+
+
+@pytest.mark.parametrize(
+    ("params", "needle"),
+    [
+        ({"deleted_status": "gone"}, "deleted_status"),
+        ({"retention": -1}, "retention"),
+        ({"batch_size": 0}, "batch_size"),
+        ({"max_batches": -2}, "max_batches"),
+    ],
+)
+def test_bad_options_fail_before_any_request(params, needle):
+    base = {"netbox_url": "http://127.0.0.1:9", "netbox_token": "x"}
+    base.update(params)
+    with pytest.raises(ConfigurationError) as err:
+        ns.run_netbox_sync(base)
+    assert needle in err.value.message

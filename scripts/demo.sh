@@ -26,8 +26,8 @@ cleanup() {
 trap cleanup EXIT
 
 echo "==> starting the simulator's demo cloud"
-PYTHONPATH="$ROOT/simulator${PYTHONPATH:+:$PYTHONPATH}" python -m os_simulator serve --demo \
-  --clouds-yaml "$work/clouds.yaml" --ready-file "$work/ready" >"$work/simulator.log" 2>&1 &
+PYTHONPATH="$ROOT/simulator${PYTHONPATH:+:$PYTHONPATH}" python -m os_simulator serve \
+  --cloud demo:RegionOne,RegionTwo --write-clouds-yaml "$work/clouds.yaml" --ready-file "$work/ready" >"$work/simulator.log" 2>&1 &
 sim_pid=$!
 for _ in $(seq 1 300); do
   [ -s "$work/ready" ] && break
@@ -47,4 +47,4 @@ fi
 echo "==> syncing it into $CMDB_URL_DEMO"
 export OS_CLIENT_CONFIG_FILE="$work/clouds.yaml"
 export ANSIBLE_CALLBACK_RESULT_FORMAT=yaml ANSIBLE_LOCALHOST_WARNING=0 ANSIBLE_INVENTORY_UNPARSED_WARNING=0
-ansible-playbook -i localhost, playbooks/demo.yml -e "demo_cloud=demo" -e "demo_cmdb_url=$CMDB_URL_DEMO"
+ansible-playbook playbooks/demo.yml -e "demo_cloud=demo" -e "demo_cmdb_url=$CMDB_URL_DEMO"

@@ -118,7 +118,7 @@ ensure_redis() {
   local port i
   port=$(free_port)
   mkdir -p "$RUN/redis"
-  redis-server --bind 127.0.0.1 --port "$port" --dir "$RUN/redis" --save '' --appendonly no --daemonize yes \
+  redis-server 8>&- 9>&- --bind 127.0.0.1 --port "$port" --dir "$RUN/redis" --save '' --appendonly no --daemonize yes \
     --pidfile "$RUN/redis.pid" --logfile "$RUN/redis.log" >/dev/null
   for i in $(seq 50); do
     redis_ping 127.0.0.1 "$port" && break
@@ -351,10 +351,10 @@ start() {
   : >"$RUN/gunicorn.log"
   # setsid: gunicorn outlives this script and its caller's process group; the pid file is its handle.
   NETBOX_ROOT="$RUN" setsid "$VENV/bin/python" -m gunicorn netbox.wsgi \
-    --bind "127.0.0.1:$port" --workers "$WORKERS" --threads "$THREADS" --timeout 600 \
+    --bind "127.0.0.1:$port" --workers "$WORKERS" --threads "$THREADS" --timeout 600 --graceful-timeout 5 --preload \
     --pid "$RUN/gunicorn.pid" --control-socket "$RUN/gunicorn/gunicorn.ctl" \
     --env "NETBOX_ROOT=$RUN" --max-requests 0 \
-    --log-level warning </dev/null >>"$RUN/gunicorn.log" 2>&1 &
+    --log-level warning </dev/null >>"$RUN/gunicorn.log" 2>&1 8>&- 9>&- &
   for i in $(seq 240); do
     if answers "$url" "$token"; then
       break
@@ -388,10 +388,13 @@ EOF
 stop_gunicorn() {
   local pid i
   pid=$(gunicorn_pid) || { rm -f "$RUN/gunicorn.pid"; return 0; }
-  kill -TERM "$pid" 2>/dev/null || true
+  # INT: gunicorn's quick shutdown. gunicorn runs in its own session (setsid): its process group is its pid.
+  kill -INT "$pid" 2>/dev/null || true
   for i in $(seq 100); do
     kill -0 "$pid" 2>/dev/null || break
-    [ "$i" = 100 ] && kill -KILL "$pid" 2>/dev/null
+    if [ "$i" = 100 ]; then
+      kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+    fi
     sleep 0.2
   done
   rm -f "$RUN/gunicorn.pid"
@@ -407,6 +410,7 @@ stop() {
   if [ "$KEEP_DB" = 0 ] && command -v psql >/dev/null 2>&1; then
     sql "DROP DATABASE IF EXISTS \"$INSTANCE_DB\" WITH (FORCE)" >/dev/null 2>&1 || true
   fi
+  rm -rf "$RUN"
   log "instance $INSTANCE stopped"
 }
 

@@ -341,7 +341,10 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             raise
         except Exception as exc:
             message = getattr(exc, "message", None) or "%s: %s" % (exc.__class__.__name__, exc)
-            raise AnsibleParserError("cmdb.openstack.inventory (%s): %s" % (path, message))
+            message = "cmdb.openstack.inventory (%s): %s" % (path, message)
+            if self.get_option("fail_on_errors"):
+                self._fail_everything(message)
+            raise AnsibleParserError(message)
         failures = list(result.failures)
         if failures:
             text = "; ".join(str(f) for f in failures)

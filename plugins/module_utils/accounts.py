@@ -810,7 +810,7 @@ def _known_regions(store, name):
     return result
 
 
-def due_types(store, name, requested_types=None, now=None, include_disabled=False, regions=None):
+def due_types(store, name, requested_types=None, now=None, include_disabled=False, regions=None, force=None):
     """The resource types of account ``name`` to sync now, in catalog order.
 
     * ``requested_types`` None: the due run. A type is due when it is enabled and its interval
@@ -823,6 +823,8 @@ def due_types(store, name, requested_types=None, now=None, include_disabled=Fals
       forced run. Those types are returned whether due or not; disabled types are still left
       out unless ``include_disabled`` is true.
 
+    * ``force=False`` with ``requested_types``: only the due ones among them (``force`` defaults
+      to true when types are named, false otherwise).
     * ``regions``: only these regions count (a sync of one region, e.g. one host of the
       ``cmdb.openstack.clouds`` inventory per account and region); default: the account's.
 
@@ -833,13 +835,15 @@ def due_types(store, name, requested_types=None, now=None, include_disabled=Fals
     if account["paused"]:
         return []
     settings = account["settings"]
-    forced = validate_types(requested_types, field="types")
-    if forced is not None:
-        return [t for t in catalog.RESOURCE_TYPE_NAMES if t in forced and (include_disabled or settings[t]["enabled"])]
-    now = _naive_utc(now)
+    named = validate_types(requested_types, field="types")
+    if force is None:
+        force = named is not None
+    if force:
+        wanted = named if named is not None else list(catalog.RESOURCE_TYPE_NAMES)
+        return [t for t in catalog.RESOURCE_TYPE_NAMES if t in wanted and (include_disabled or settings[t]["enabled"])]
     due = []
-    for type_name, seconds in _waits(store, account, now, regions).items():
-        if seconds <= 0:
+    for type_name, seconds in _waits(store, account, _naive_utc(now), regions).items():
+        if seconds <= 0 and (named is None or type_name in named):
             due.append(type_name)
     return due
 

@@ -1062,6 +1062,17 @@ class Syncer:
         self.vrfs = {}
         self.platforms = {}  # lower name -> id
         self._loaded_clouds = set()
+        self.fresh = False
+
+    # -- reads of managed objects (none exist yet when check mode only pretended to create the tag) ------
+    def _list(self, path, **filters):
+        return [] if self.fresh else self.nb.list(path, **filters)
+
+    def _list_by(self, path, key, values, **filters):
+        return [] if self.fresh else self.nb.list_by(path, key, values, **filters)
+
+    def _count(self, path, **filters):
+        return 0 if self.fresh else self.nb.count(path, **filters)
 
     # -- bookkeeping ------------------------------------------------------------------------------
     def _fake_id(self):
@@ -1133,6 +1144,7 @@ class Syncer:
                 [TAG_SLUG],
             )
             self.tag_id = created[0]["id"]
+            self.fresh = self.check_mode
         existing = dict((cf["name"], cf) for cf in self.nb.list(CUSTOM_FIELD, name=[c[0] for c in CUSTOM_FIELDS]))
         for name, ftype, label, types in CUSTOM_FIELDS:
             current = existing.get(name)
@@ -1149,6 +1161,7 @@ class Syncer:
                     "ui_editable": "no",
                 }
                 self._create(CUSTOM_FIELD, [payload], [name])
+                self.fresh = self.fresh or self.check_mode
                 continue
             have_type = _choice(current.get("type"))
             if have_type != ftype:
@@ -1163,6 +1176,7 @@ class Syncer:
                     [{"id": current["id"], "object_types": sorted(have | set(types))}],
                     [(name, "object types + %s" % ", ".join(sorted(set(types) - have)))],
                 )
+                self.fresh = self.fresh or self.check_mode
         types = self.nb.list(CLUSTER_TYPE, slug=CLUSTER_TYPE_SLUG)
         if types:
             self.cluster_type_id = types[0]["id"]
@@ -1188,11 +1202,11 @@ class Syncer:
         if cloud in self._loaded_clouds:
             return
         self._loaded_clouds.add(cloud)
-        for tenant in self.nb.list(TENANT, tag=TAG_SLUG, cf_openstack_cloud=cloud):
+        for tenant in self._list(TENANT, tag=TAG_SLUG, cf_openstack_cloud=cloud):
             pid = (tenant.get("custom_fields") or {}).get(CF_ID)
             if pid:
                 self.tenants[(cloud, pid)] = tenant["id"]
-        for vrf in self.nb.list(VRF, tag=TAG_SLUG, cf_openstack_cloud=cloud):
+        for vrf in self._list(VRF, tag=TAG_SLUG, cf_openstack_cloud=cloud):
             pid = (vrf.get("custom_fields") or {}).get(CF_ID)
             if pid:
                 self.vrfs[(cloud, pid)] = vrf["id"]
@@ -1244,7 +1258,7 @@ class Syncer:
 
     def ensure_cluster(self, cloud, region):
         key = "%s/%s" % (cloud, region)
-        found = self.nb.list(CLUSTER, tag=TAG_SLUG, cf_openstack_id=key)
+        found = self._list(CLUSTER, tag=TAG_SLUG, cf_openstack_id=key)
         if found:
             return found[0]
         payload = {
@@ -1284,7 +1298,7 @@ class Syncer:
             else:
                 upto, cursor = self.cmdb.max_change_id(cloud, region), None
             ids = self.cmdb.server_ids(cloud, region, after=cursor)
-            empty = cluster["id"] < 0 or not self.nb.count(VM, cluster_id=cluster["id"], tag=TAG_SLUG)
+            empty = cluster["id"] < 0 or not self._count(VM, cluster_id=cluster["id"], tag=TAG_SLUG)
             for batch in _chunks(ids, self.batch_size):
                 if self._budget_spent():
                     report["watermark"] = watermark
@@ -1321,7 +1335,7 @@ class Syncer:
         cid = cluster["id"]
         actual_vms = {}
         if not nothing_there and cid > 0:
-            for vm in self.nb.list_by(VM, "cf_openstack_id", server_ids, tag=TAG_SLUG, cluster_id=cid):
+            for vm in self._list_by(VM, "cf_openstack_id", server_ids, tag=TAG_SLUG, cluster_id=cid):
                 actual_vms[(vm.get("custom_fields") or {}).get(CF_ID)] = _normalize_actual(vm)
 
         # 1. virtual machines
@@ -1376,11 +1390,11 @@ class Syncer:
         known_vm_ids += [have["id"] for _sid, have in expired]
         have_ifaces, have_ips, have_disks = {}, {}, {}
         if known_vm_ids:
-            for obj in self.nb.list_by(IFACE, "virtual_machine_id", known_vm_ids, per_get=INTS_PER_GET, tag=TAG_SLUG):
+            for obj in self._list_by(IFACE, "virtual_machine_id", known_vm_ids, per_get=INTS_PER_GET, tag=TAG_SLUG):
                 have_ifaces[(obj.get("custom_fields") or {}).get(CF_ID)] = _normalize_actual(obj)
-            for obj in self.nb.list_by(IP, "virtual_machine_id", known_vm_ids, per_get=INTS_PER_GET, tag=TAG_SLUG):
+            for obj in self._list_by(IP, "virtual_machine_id", known_vm_ids, per_get=INTS_PER_GET, tag=TAG_SLUG):
                 have_ips[(obj.get("custom_fields") or {}).get(CF_ID)] = _normalize_actual(obj)
-            for obj in self.nb.list_by(DISK, "virtual_machine_id", known_vm_ids, per_get=INTS_PER_GET, tag=TAG_SLUG):
+            for obj in self._list_by(DISK, "virtual_machine_id", known_vm_ids, per_get=INTS_PER_GET, tag=TAG_SLUG):
                 have_disks[(obj.get("custom_fields") or {}).get(CF_ID)] = _normalize_actual(obj)
         want_ifaces, want_ips, want_disks = {}, {}, {}
         for sid in live:
@@ -1393,7 +1407,7 @@ class Syncer:
         missing_ips = [k for k in want_ips if k not in have_ips]
         if missing_ips and not nothing_there:
             # addresses not assigned to these VMs any more (moved, or unassigned by hand): find them by id
-            for obj in self.nb.list_by(IP, "cf_openstack_id", missing_ips, tag=TAG_SLUG, cf_openstack_cloud=cloud):
+            for obj in self._list_by(IP, "cf_openstack_id", missing_ips, tag=TAG_SLUG, cf_openstack_cloud=cloud):
                 have_ips[(obj.get("custom_fields") or {}).get(CF_ID)] = _normalize_actual(obj)
 
         # deletions first (names and addresses become free for the creates)
@@ -1546,14 +1560,14 @@ class Syncer:
         if cluster["id"] < 0:
             return
         doomed = []
-        for vm in self.nb.list(VM, cluster_id=cluster["id"], tag=TAG_SLUG, status=self.deleted_status):
+        for vm in self._list(VM, cluster_id=cluster["id"], tag=TAG_SLUG, status=self.deleted_status):
             deleted_at = _parse_dt((vm.get("custom_fields") or {}).get(CF_DELETED_AT))
             if deleted_at is not None and deleted_at <= self.cutoff:
                 doomed.append(vm)
         if not doomed:
             return
         ids = [vm["id"] for vm in doomed]
-        ips = self.nb.list_by(IP, "virtual_machine_id", ids, per_get=INTS_PER_GET, tag=TAG_SLUG)
+        ips = self._list_by(IP, "virtual_machine_id", ids, per_get=INTS_PER_GET, tag=TAG_SLUG)
         self._delete(IP, [ip["id"] for ip in ips], [ip.get("address") for ip in ips])
         self._delete(
             VM, ids, ["%r (deleted more than %d days ago)" % (vm.get("name"), self.retention_days) for vm in doomed]
@@ -1565,7 +1579,7 @@ class Syncer:
             return
         known = set(self.cmdb.server_ids(cloud, region))
         updates, notes = [], []
-        for vm in self.nb.list(VM, cluster_id=cluster["id"], tag=TAG_SLUG):
+        for vm in self._list(VM, cluster_id=cluster["id"], tag=TAG_SLUG):
             sid = (vm.get("custom_fields") or {}).get(CF_ID)
             if not sid or sid in known or _choice(vm.get("status")) == self.deleted_status:
                 continue

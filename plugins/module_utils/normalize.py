@@ -22,8 +22,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from collections import OrderedDict
-
 from ansible_collections.cmdb.openstack.plugins.module_utils import catalog as _catalog
 
 ENVELOPE = ("id", "name", "type", "cloud", "region", "project_id", "status", "created_at", "updated_at")
@@ -67,14 +65,7 @@ class _Relations:
             return
         self._seen.add(key)
         self.items.append(
-            OrderedDict(
-                (
-                    ("relation", relation),
-                    ("target_type", target_type),
-                    ("target_id", target_id),
-                    ("target_name", target_name),
-                )
-            )
+            {"relation": relation, "target_type": target_type, "target_id": target_id, "target_name": target_name}
         )
 
 
@@ -231,23 +222,24 @@ def normalize(rtype, item, cloud, region):
     if not isinstance(item, dict):
         item = {"id": item}
     fields = rtype.fields
-    attributes = OrderedDict((key, value) for key, value in item.items() if key != "links")
+    attributes = {key: value for key, value in item.items() if key != "links"}
 
     def field(name):
         key = fields.get(name)
         return item.get(key) if key else None
 
-    record = OrderedDict()
-    record["id"] = _text(item.get("id"))
     name = field("name")
-    record["name"] = name if isinstance(name, str) or name is None else str(name)
-    record["type"] = rtype.name
-    record["cloud"] = cloud
-    record["region"] = region
-    record["project_id"] = _text(field("project_id"))
-    record["status"] = _text(field("status"))
-    record["created_at"] = _text(field("created_at"))
-    record["updated_at"] = _text(field("updated_at"))
-    record["attributes"] = attributes
-    record["relations"] = relations_for(rtype, item)
-    return record
+    # plain dicts: insertion-ordered on every Python the collection supports, and cheaper
+    return {
+        "id": _text(item.get("id")),
+        "name": name if isinstance(name, str) or name is None else str(name),
+        "type": rtype.name,
+        "cloud": cloud,
+        "region": region,
+        "project_id": _text(field("project_id")),
+        "status": _text(field("status")),
+        "created_at": _text(field("created_at")),
+        "updated_at": _text(field("updated_at")),
+        "attributes": attributes,
+        "relations": relations_for(rtype, item),
+    }

@@ -106,7 +106,9 @@ def _cinder_versions(root):
                     {"href": "https://docs.openstack.org/", "rel": "describedby", "type": "text/html"},
                     {"href": "%s/v3/" % root, "rel": "self"},
                 ],
-                "media-types": [{"base": "application/json", "type": "application/vnd.openstack.volume+json;version=3"}],
+                "media-types": [
+                    {"base": "application/json", "type": "application/vnd.openstack.volume+json;version=3"}
+                ],
                 "min_version": "3.0",
                 "status": "CURRENT",
                 "updated": "2023-08-31T00:00:00Z",
@@ -275,7 +277,11 @@ class App:
                     403: FORBIDDEN_MESSAGES.get(service, "Forbidden"),
                     429: "This request was rate-limited.",
                     503: "The server is currently unavailable. Please try again at a later time.",
-                }.get(fault.status, "Unexpected API Error. Please report this at http://bugs.launchpad.net/ and attach the log if possible.")
+                }.get(
+                    fault.status,
+                    "Unexpected API Error. Please report this at http://bugs.launchpad.net/ "
+                    "and attach the log if possible.",
+                )
                 return error_response(service, fault.status, message, headers=headers)
             if kind == "hang":
                 return Response(action="hang", delay=fault.delay)
@@ -318,7 +324,7 @@ class App:
             headers = list(ctx.version_headers) or [("x-openstack-request-id", util.request_id())]
             headers = [h for h in headers if h[0].lower() != "content-type"] + exc.headers
             return error_response(service, exc.status, exc.message, kind=exc.kind, headers=headers)
-        except Exception as exc:  # noqa: BLE001 - a bug must answer 500, as a real service does
+        except Exception as exc:
             traceback.print_exc(file=sys.stderr)
             return error_response(service, 500, "Unexpected API Error: %s" % type(exc).__name__)
 
@@ -333,7 +339,12 @@ class App:
             return json_response(300, _image_versions(root))
         if service == "network":
             return json_response(
-                200, {"versions": [{"id": "v2.0", "links": [{"href": "%s/v2.0/" % root, "rel": "self"}], "status": "CURRENT"}]}
+                200,
+                {
+                    "versions": [
+                        {"id": "v2.0", "links": [{"href": "%s/v2.0/" % root, "rel": "self"}], "status": "CURRENT"}
+                    ]
+                },
             )
         return json_response(200, _lb_versions(root), rid)
 
@@ -375,7 +386,9 @@ class App:
         if fault is not None:
             if fault.kind in ("status", "forbidden", "rate_limit"):
                 extra = [("Retry-After", str(fault.retry_after))] if fault.kind == "rate_limit" else []
-                return error_response("identity", fault.status, fault.message or "Injected fault.", headers=hdrs + extra)
+                return error_response(
+                    "identity", fault.status, fault.message or "Injected fault.", headers=hdrs + extra
+                )
             if fault.kind == "hang":
                 return Response(action="hang", delay=fault.delay)
             if fault.kind == "drop":
@@ -432,7 +445,9 @@ class App:
         if segs and segs[0] == "projects" and method == "GET":
             if len(segs) == 1:
                 if not admin:
-                    return _id_error(403, "You are not authorized to perform the requested action: identity:list_projects.", hdrs)
+                    return _id_error(
+                        403, "You are not authorized to perform the requested action: identity:list_projects.", hdrs
+                    )
                 projects = cloud.all_projects()
                 name = dict(parse_qsl(req.query_string)).get("name")
                 if name:
@@ -441,13 +456,17 @@ class App:
             project = cloud.project_by(project_id=segs[1])
             if project is None or (not admin and project["id"] != token.project_id):
                 if not admin:
-                    return _id_error(403, "You are not authorized to perform the requested action: identity:get_project.", hdrs)
+                    return _id_error(
+                        403, "You are not authorized to perform the requested action: identity:get_project.", hdrs
+                    )
                 return _id_error(404, "Could not find project: %s." % segs[1], hdrs)
             return json_response(200, {"project": _project_view(project, v3)}, hdrs)
         if segs and segs[0] == "users" and len(segs) >= 2:
             user = cloud.user_by(user_id=segs[1])
             if user is None or (not admin and user["id"] != token.user["id"]):
-                return _id_error(403, "You are not authorized to perform the requested action: identity:get_user.", hdrs)
+                return _id_error(
+                    403, "You are not authorized to perform the requested action: identity:get_user.", hdrs
+                )
             if len(segs) == 2 and method == "GET":
                 return json_response(200, {"user": _user_view(user, v3)}, hdrs)
             if len(segs) == 3 and segs[2] == "projects" and method == "GET":
@@ -479,15 +498,16 @@ class App:
                     ]
                     return json_response(200, {"application_credentials": creds, "links": links}, hdrs)
         if segs == ["regions"] and method == "GET":
-            regions = [{"id": r, "description": "", "parent_region_id": None, "links": {"self": "%s/regions/%s" % (v3, r)}} for r in cloud.regions]
+            regions = [
+                {"id": r, "description": "", "parent_region_id": None, "links": {"self": "%s/regions/%s" % (v3, r)}}
+                for r in cloud.regions
+            ]
             return json_response(200, {"regions": regions, "links": links}, hdrs)
         if segs == ["services"] and method == "GET":
             services = [{"id": e["id"], "name": e["name"], "type": e["type"], "enabled": True} for e in token.catalog]
             return json_response(200, {"services": services, "links": links}, hdrs)
         if segs == ["endpoints"] and method == "GET":
-            endpoints = [
-                dict(ep, service_id=e["id"], enabled=True) for e in token.catalog for ep in e["endpoints"]
-            ]
+            endpoints = [dict(ep, service_id=e["id"], enabled=True) for e in token.catalog for ep in e["endpoints"]]
             return json_response(200, {"endpoints": endpoints, "links": links}, hdrs)
         return _id_error(404, "The resource could not be found.", hdrs)
 
@@ -498,7 +518,11 @@ class App:
             identity = auth["identity"]
             methods = identity["methods"]
         except (ValueError, KeyError, TypeError):
-            return _id_error(400, "Expecting to find auth in request body. The server could not comply with the request since it is either malformed or otherwise incorrect. The client is assumed to be in error.", hdrs)
+            return _id_error(
+                400,
+                "Expecting to find auth in request body. " + _MALFORMED,
+                hdrs,
+            )
         bad = _id_error(401, "The request you have made requires authentication.", hdrs)
         user = project = app_cred = None
         roles = None
@@ -509,7 +533,11 @@ class App:
                 uspec = spec.get("user") or {}
                 owner = cloud.user_by(user_id=uspec.get("id"), name=uspec.get("name"))
                 cred = next(
-                    (c for c in cloud.app_creds.values() if c["name"] == spec["name"] and owner and c["user"] == owner["name"]),
+                    (
+                        c
+                        for c in cloud.app_creds.values()
+                        if c["name"] == spec["name"] and owner and c["user"] == owner["name"]
+                    ),
                     None,
                 )
             if cred is None or cred["secret"] != spec.get("secret"):
@@ -531,7 +559,11 @@ class App:
                 if domain.get("id", "default") != "default" and domain.get("name", "Default") != "Default":
                     return bad
                 if not domain:
-                    return _id_error(400, "Expecting to find domain in user. The server could not comply with the request since it is either malformed or otherwise incorrect. The client is assumed to be in error.", hdrs)
+                    return _id_error(
+                        400,
+                        "Expecting to find domain in user. " + _MALFORMED,
+                        hdrs,
+                    )
                 user = cloud.user_by(name=uspec.get("name"))
             if user is None or user["password"] != uspec.get("password"):
                 return bad
@@ -561,6 +593,12 @@ class App:
                 project = cloud.project_by(project_id=user["project"])
         token = cloud.issue_token(user, project, methods, app_cred=app_cred, roles=roles)
         return json_response(201, cloud.token_body(token), [("X-Subject-Token", token.id)])
+
+
+_MALFORMED = (
+    "The server could not comply with the request since it is either malformed or otherwise incorrect. "
+    "The client is assumed to be in error."
+)
 
 
 def _load_body(raw):

@@ -93,13 +93,14 @@ def serve_list(ctx, tname, listing_key, build, render, view_key, style, collecti
     if not looping:
         cached = table.cache.get(page_key)
         if cached is not None:
-            return Response(200, cached, ctx.headers())
+            return Response(200, assemble(*cached), ctx.headers())
     with ctx.store.lock:
         listing = cached_listing(table, ("items", listing_key), build)
-        body = _page_body(ctx, table, listing, key, render, view_key, style, looping, page_extra)
+        page = _page_body(ctx, table, listing, key, render, view_key, style, looping, page_extra)
         if not looping:
-            table.cache[page_key] = body
-    return Response(200, body, ctx.headers())
+            # the cached page refers to the items' cached bytes: no second copy of them
+            table.cache[page_key] = page
+    return Response(200, assemble(*page), ctx.headers())
 
 
 def _page_body(ctx, table, listing, key, render, view_key, style, looping, page_extra):
@@ -168,7 +169,14 @@ def _page_body(ctx, table, listing, key, render, view_key, style, looping, page_
         base = ctx.ep + ctx.rel
         keep = [(k, v) for k, v in pairs if k not in ("marker", "limit", "page_reverse")]
         if marker and page:
-            links.append({"href": href(base, [("limit", str(eff)), *keep, ("marker", page[0]["id"]), ("page_reverse", "True")]), "rel": "previous"})
+            links.append(
+                {
+                    "href": href(
+                        base, [("limit", str(eff)), *keep, ("marker", page[0]["id"]), ("page_reverse", "True")]
+                    ),
+                    "rel": "previous",
+                }
+            )
         if looping:
             links.append({"href": self_url, "rel": "next"})
         elif page and len(page) >= eff:
@@ -185,4 +193,4 @@ def _page_body(ctx, table, listing, key, render, view_key, style, looping, page_
         tail = b", " + util.dumps(extra)[1:-1]
     if page_extra:
         tail += page_extra
-    return assemble(key, parts, tail)
+    return key, parts, tail

@@ -40,7 +40,9 @@ def parse_cloud(spec, defaults):
             elif key in FLOAT_KEYS:
                 kwargs[key] = float(value)
             else:
-                raise ValueError("--cloud %r: unknown setting %r (known: %s)" % (spec, key, ", ".join(sorted(INT_KEYS | FLOAT_KEYS))))
+                raise ValueError(
+                    "--cloud %r: unknown setting %r (known: %s)" % (spec, key, ", ".join(sorted(INT_KEYS | FLOAT_KEYS)))
+                )
     if len(parts) > 3:
         raise ValueError("--cloud %r: expected NAME[:REGIONS[:key=value,...]]" % spec)
     return name, kwargs
@@ -87,7 +89,9 @@ def build_parser():
     serve.add_argument("--write-clouds-yaml", metavar="PATH", help="write a clouds.yaml with every cloud (admin user)")
     serve.add_argument("--clouds-yaml-user", default="admin", help="user written to clouds.yaml (default admin)")
     serve.add_argument("--print-env", action="store_true", help="print OS_* variables of the first cloud (admin)")
-    serve.add_argument("--ready-file", metavar="PATH", help="write this JSON file once listening (url, port, pid, clouds)")
+    serve.add_argument(
+        "--ready-file", metavar="PATH", help="write this JSON file once listening (url, port, pid, clouds)"
+    )
     serve.add_argument("--verbose", action="store_true", help="log every request to stderr")
     return parser
 
@@ -129,7 +133,11 @@ def serve(args, out=sys.stdout):
             print("fault on %s: %r" % (target.name, fault), file=out, flush=True)
         if args.write_clouds_yaml:
             sim.write_clouds_yaml(args.write_clouds_yaml, sim.clouds_yaml_entries(user=args.clouds_yaml_user))
-            print("clouds.yaml written to %s (clouds: %s)" % (args.write_clouds_yaml, ", ".join(sim.clouds)), file=out, flush=True)
+            print(
+                "clouds.yaml written to %s (clouds: %s)" % (args.write_clouds_yaml, ", ".join(sim.clouds)),
+                file=out,
+                flush=True,
+            )
         if args.print_env:
             for key, value in first.env().items():
                 print("export %s=%s" % (key, shlex.quote(value)), file=out, flush=True)

@@ -102,7 +102,9 @@ def error_body(service, status, message, kind=None):
         inner = {"code": status, "message": message}
         return {key: inner}, JSON_UTF8
     if service == "network":
-        return {"NeutronError": {"type": kind or _NEUTRON_TYPES.get(status, "HTTPError"), "message": message, "detail": ""}}, JSON
+        return {
+            "NeutronError": {"type": kind or _NEUTRON_TYPES.get(status, "HTTPError"), "message": message, "detail": ""}
+        }, JSON
     if service == "image":
         return {"message": message, "code": "%d %s" % (status, title), "title": title}, JSON
     if service == "load-balancer":
@@ -137,7 +139,12 @@ def parse_limit(value, service):
     try:
         limit = int(value)
     except ValueError:
-        raise HttpError(400, "limit param must be an integer" if service != "network" else "Bad limit request: Limit must be an integer 0 or greater and not '%s'." % value) from None
+        raise HttpError(
+            400,
+            "limit param must be an integer"
+            if service != "network"
+            else "Bad limit request: Limit must be an integer 0 or greater and not '%s'." % value,
+        ) from None
     if limit < 0:
         raise HttpError(400, "limit param must be positive")
     return limit

@@ -46,7 +46,7 @@ class _Handler(BaseHTTPRequestHandler):
         finally:
             self.server.connections.discard(self.connection)
 
-    def log_message(self, format, *args):  # noqa: A002 - signature of the base class
+    def log_message(self, format, *args):
         if self.server.verbose:
             sys.stderr.write("%s - %s\n" % (self.address_string(), format % args))
 
@@ -59,9 +59,13 @@ class _Handler(BaseHTTPRequestHandler):
         req = Request(self.command, path, query, self.headers, body, self.headers.get("Host"))
         try:
             resp = self.server.app.handle(req)
-        except Exception:  # noqa: BLE001 - never kill the connection thread on a simulator bug
+        except Exception:
             traceback.print_exc(file=sys.stderr)
-            self._send(500, [("Content-Type", "application/json")], b'{"error": {"code": 500, "message": "simulator error", "title": "Internal Server Error"}}')
+            self._send(
+                500,
+                [("Content-Type", "application/json")],
+                b'{"error": {"code": 500, "message": "simulator error", "title": "Internal Server Error"}}',
+            )
             return
         stop = self.server.stopping
         if resp.action in ("hang", "close"):
@@ -206,14 +210,23 @@ class Simulator:
         return self.url + "/_sim"
 
     # -- clouds --
-    def add_cloud(self, name="demo", regions=("RegionOne",), seed=0, servers=12, projects=2, max_page_size=1000, **kwargs):
+    def add_cloud(
+        self, name="demo", regions=("RegionOne",), seed=0, servers=12, projects=2, max_page_size=1000, **kwargs
+    ):
         """Create a cloud with generated data; see SimCloud for the keyword arguments."""
         if name in self.clouds:
             raise ValueError("a cloud named %r already exists on this simulator" % name)
         if isinstance(regions, str):
             regions = (regions,)
         cloud = SimCloud(
-            self, name, regions=tuple(regions), seed=seed, servers=servers, projects=projects, max_page_size=max_page_size, **kwargs
+            self,
+            name,
+            regions=tuple(regions),
+            seed=seed,
+            servers=servers,
+            projects=projects,
+            max_page_size=max_page_size,
+            **kwargs,
         )
         self.clouds[name] = cloud
         return cloud

@@ -53,10 +53,16 @@ _SPECS = (
         False,
         util.FMT_MICRO,
     ),
-    TypeSpec("networks", "network", "networks", "network", "created_at", "updated_at", "project_id", False, True, util.FMT_Z),
-    TypeSpec("subnets", "network", "subnets", "subnet", "created_at", "updated_at", "project_id", False, True, util.FMT_Z),
+    TypeSpec(
+        "networks", "network", "networks", "network", "created_at", "updated_at", "project_id", False, True, util.FMT_Z
+    ),
+    TypeSpec(
+        "subnets", "network", "subnets", "subnet", "created_at", "updated_at", "project_id", False, True, util.FMT_Z
+    ),
     TypeSpec("ports", "network", "ports", "port", "created_at", "updated_at", "project_id", False, True, util.FMT_Z),
-    TypeSpec("routers", "network", "routers", "router", "created_at", "updated_at", "project_id", False, True, util.FMT_Z),
+    TypeSpec(
+        "routers", "network", "routers", "router", "created_at", "updated_at", "project_id", False, True, util.FMT_Z
+    ),
     TypeSpec(
         "floating_ips",
         "network",
@@ -118,7 +124,16 @@ _SPECS = (
         util.FMT_PLAIN,
     ),
     TypeSpec(
-        "pools", "load-balancer", "pools", "pool", "created_at", "updated_at", "project_id", False, False, util.FMT_PLAIN
+        "pools",
+        "load-balancer",
+        "pools",
+        "pool",
+        "created_at",
+        "updated_at",
+        "project_id",
+        False,
+        False,
+        util.FMT_PLAIN,
     ),
     TypeSpec(
         "members",
@@ -352,7 +367,9 @@ class CloudStore:
         try:
             return self.by_region[region]
         except KeyError:
-            raise KeyError("cloud %s has no region %r (regions: %s)" % (self.cloud_name, region, self.regions)) from None
+            raise KeyError(
+                "cloud %s has no region %r (regions: %s)" % (self.cloud_name, region, self.regions)
+            ) from None
 
     def __getitem__(self, region):
         return self.region(region)

@@ -71,7 +71,9 @@ def negotiate(headers, service_word, header_legacy, min_v, max_v, default=None):
     else:
         m = re.match(r"^(\d+)\.(\d+)$", requested.strip())
         if not m:
-            raise HttpError(400, "API Version String %s is of invalid format. Must be of format MajorNum.MinorNum." % requested)
+            raise HttpError(
+                400, "API Version String %s is of invalid format. Must be of format MajorNum.MinorNum." % requested
+            )
         mv = (int(m.group(1)), int(m.group(2)))
         if mv < min_v or mv > max_v:
             raise HttpError(
@@ -208,7 +210,9 @@ def list_servers(ctx, detail):
     since = util.normalize_time(ctx.first("changes-since")) if "changes-since" in q else None
     before = util.normalize_time(ctx.first("changes-before")) if "changes-before" in q else None
     if "changes-since" in q and not since:
-        raise HttpError(400, "Invalid input for query parameters changes-since. Value: %s." % ctx.first("changes-since"))
+        raise HttpError(
+            400, "Invalid input for query parameters changes-since. Value: %s." % ctx.first("changes-since")
+        )
     deleted_only = admin and "deleted" in q and bool_param(ctx.first("deleted"))
     tagq = {k: q[k] for k in ("tags", "tags-any", "not-tags", "not-tags-any") if k in q}
     sort_key = ctx.first("sort_key")
@@ -368,7 +372,9 @@ def create_server(ctx):
     ctx.mutating()
     body = (ctx.body or {}).get("server")
     if not isinstance(body, dict) or not body.get("name"):
-        raise HttpError(400, "Invalid input for field/attribute server. Value: %r. 'name' is a required property" % body)
+        raise HttpError(
+            400, "Invalid input for field/attribute server. Value: %r. 'name' is a required property" % body
+        )
     store = ctx.store
     flavor_ref = str(body.get("flavorRef") or "").rsplit("/", 1)[-1]
     flavor = store.table("flavors").items.get(flavor_ref)
@@ -395,9 +401,7 @@ def create_server(ctx):
     with store.lock:
         if not net_ids and not port_ids and networks != "none":
             own = [
-                n
-                for n in store.table("networks").ordered()
-                if n["project_id"] == project and not n["router:external"]
+                n for n in store.table("networks").ordered() if n["project_id"] == project and not n["router:external"]
             ]
             if own:
                 net_ids = [own[0]["id"]]
@@ -513,7 +517,13 @@ def delete_server(ctx, server_id):
                 store.update(
                     "floating_ips",
                     fip["id"],
-                    {"port_id": None, "fixed_ip_address": None, "port_details": None, "status": "DOWN", "router_id": None},
+                    {
+                        "port_id": None,
+                        "fixed_ip_address": None,
+                        "port_details": None,
+                        "status": "DOWN",
+                        "router_id": None,
+                    },
                 )
             store.delete("ports", port["id"])
         for vol in list(store.table("volumes").items.values()):

@@ -53,7 +53,9 @@ def _listing(ctx, tname, collection_key, base_items, scope_key):
         def render(item):
             return item
 
-    return serve_list(ctx, tname, listing_key, build, render, ("octavia", fields), "octavia", collection_key=collection_key)
+    return serve_list(
+        ctx, tname, listing_key, build, render, ("octavia", fields), "octavia", collection_key=collection_key
+    )
 
 
 def _get(ctx, tname, item_id, display):
@@ -231,7 +233,9 @@ def delete(ctx, collection, item_id):
             for ref in item["loadbalancers"]:
                 lb = store.table("load_balancers").items.get(ref["id"])
                 if lb:
-                    store.update("load_balancers", lb["id"], {"listeners": [x for x in lb["listeners"] if x["id"] != item_id]})
+                    store.update(
+                        "load_balancers", lb["id"], {"listeners": [x for x in lb["listeners"] if x["id"] != item_id]}
+                    )
         elif tname == "pools":
             for member in item["members"]:
                 if member["id"] in store.table("members").items:
@@ -331,8 +335,25 @@ def handle(ctx):
                 return member(ctx, segs[2], segs[4])
             elif n == 4 and collection == "loadbalancers" and segs[3] in ("stats", "status") and method == "GET":
                 _get(ctx, tname, segs[2], display)
-                return ctx.ok({"stats": {"active_connections": 0, "bytes_in": 0, "bytes_out": 0, "request_errors": 0, "total_connections": 0}})
-        elif collection in ("healthmonitors", "l7policies", "amphorae", "flavors", "flavorprofiles", "availabilityzones"):
+                return ctx.ok(
+                    {
+                        "stats": {
+                            "active_connections": 0,
+                            "bytes_in": 0,
+                            "bytes_out": 0,
+                            "request_errors": 0,
+                            "total_connections": 0,
+                        }
+                    }
+                )
+        elif collection in (
+            "healthmonitors",
+            "l7policies",
+            "amphorae",
+            "flavors",
+            "flavorprofiles",
+            "availabilityzones",
+        ):
             if method == "GET" and n == 2:
                 return ctx.ok({collection: [], "%s_links" % collection: []})
     raise HttpError(404, "The resource could not be found.")

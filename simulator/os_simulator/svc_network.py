@@ -41,9 +41,7 @@ def _common(project_id):
 
 
 def _public_network_ids(store):
-    return {
-        n["id"] for n in store.table("networks").items.values() if n.get("shared") or n.get("router:external")
-    }
+    return {n["id"] for n in store.table("networks").items.values() if n.get("shared") or n.get("router:external")}
 
 
 def list_collection(ctx, collection):
@@ -122,7 +120,16 @@ def list_collection(ctx, collection):
         def render(item):
             return item
 
-    return serve_list(ctx, tname, listing_key, build, render, ("neutron", fields), "neutron", collection_key=collection.replace("-", "_"))
+    return serve_list(
+        ctx,
+        tname,
+        listing_key,
+        build,
+        render,
+        ("neutron", fields),
+        "neutron",
+        collection_key=collection.replace("-", "_"),
+    )
 
 
 def _get(ctx, collection, item_id):
@@ -148,7 +155,9 @@ def _next_ip(store, subnet):
         candidate = str(ipaddress.ip_address(value))
         if candidate not in used:
             return candidate
-    raise HttpError(409, "No more IP addresses available on network %s." % subnet["network_id"], kind="IpAddressGenerationFailure")
+    raise HttpError(
+        409, "No more IP addresses available on network %s." % subnet["network_id"], kind="IpAddressGenerationFailure"
+    )
 
 
 def _mac(store):
@@ -184,7 +193,9 @@ def allocate_port(ctx, network_id, project_id, device_id="", device_owner="", ho
         "allowed_address_pairs": [],
         "binding:host_id": host,
         "binding:profile": {},
-        "binding:vif_details": {"bound_drivers": {"0": "ovn"}, "ovs_hybrid_plug": False, "port_filter": True} if host else {},
+        "binding:vif_details": {"bound_drivers": {"0": "ovn"}, "ovs_hybrid_plug": False, "port_filter": True}
+        if host
+        else {},
         "binding:vif_type": "ovs" if host else "unbound",
         "binding:vnic_type": "normal",
         "description": "",
@@ -253,8 +264,14 @@ def create(ctx, collection):
             try:
                 net = ipaddress.ip_network(cidr, strict=False)
             except (TypeError, ValueError):
-                raise HttpError(400, "Invalid input for cidr. Reason: '%s' is not a valid IP subnet." % cidr, kind="HTTPBadRequest") from None
-            hosts = list(net.hosts()) if net.num_addresses <= 65536 else [net.network_address + 1, net.broadcast_address - 1]
+                raise HttpError(
+                    400, "Invalid input for cidr. Reason: '%s' is not a valid IP subnet." % cidr, kind="HTTPBadRequest"
+                ) from None
+            hosts = (
+                list(net.hosts())
+                if net.num_addresses <= 65536
+                else [net.network_address + 1, net.broadcast_address - 1]
+            )
             item = {
                 "allocation_pools": body.get("allocation_pools") or [{"start": str(hosts[1]), "end": str(hosts[-1])}],
                 "cidr": str(net),
@@ -313,7 +330,11 @@ def create(ctx, collection):
                 "status": "ACTIVE",
             }
             if info:
-                gw = [p for p in store.table("ports").items.values() if p["device_owner"] == "network:router_gateway" and not p["device_id"]]
+                gw = [
+                    p
+                    for p in store.table("ports").items.values()
+                    if p["device_owner"] == "network:router_gateway" and not p["device_id"]
+                ]
                 for p in gw:
                     store.update("ports", p["id"], {"device_id": item["id"]})
         elif tname == "floating_ips":
@@ -321,7 +342,12 @@ def create(ctx, collection):
             subnet_id = ext["subnets"][0] if ext["subnets"] else None
             subnet = store.table("subnets").items.get(subnet_id)
             used = {f["floating_ip_address"] for f in store.table("floating_ips").items.values()}
-            used |= {f["ip_address"] for p in store.table("ports").items.values() for f in p["fixed_ips"] if f["subnet_id"] == subnet_id}
+            used |= {
+                f["ip_address"]
+                for p in store.table("ports").items.values()
+                for f in p["fixed_ips"]
+                if f["subnet_id"] == subnet_id
+            }
             address = body.get("floating_ip_address")
             if not address and subnet:
                 base = ipaddress.ip_network(subnet["cidr"], strict=False)
@@ -467,7 +493,15 @@ def _disassociate(ctx, fip):
 
 UPDATABLE = {
     "networks": ("name", "description", "admin_state_up", "shared", "mtu", "port_security_enabled", "router:external"),
-    "subnets": ("name", "description", "enable_dhcp", "dns_nameservers", "gateway_ip", "host_routes", "allocation_pools"),
+    "subnets": (
+        "name",
+        "description",
+        "enable_dhcp",
+        "dns_nameservers",
+        "gateway_ip",
+        "host_routes",
+        "allocation_pools",
+    ),
     "ports": ("name", "description", "admin_state_up", "device_id", "device_owner", "security_groups", "fixed_ips"),
     "routers": ("name", "description", "admin_state_up", "routes", "external_gateway_info"),
     "floating_ips": ("description", "port_id", "fixed_ip_address"),
@@ -515,9 +549,18 @@ def delete(ctx, collection, item_id):
     store = ctx.store
     with store.lock:
         if tname == "networks":
-            in_use = [p for p in store.table("ports").items.values() if p["network_id"] == item_id and p["device_owner"].startswith("compute:")]
+            in_use = [
+                p
+                for p in store.table("ports").items.values()
+                if p["network_id"] == item_id and p["device_owner"].startswith("compute:")
+            ]
             if in_use:
-                raise HttpError(409, "Unable to complete operation on network %s. There are one or more ports still in use on the network." % item_id, kind="NetworkInUse")
+                raise HttpError(
+                    409,
+                    "Unable to complete operation on network %s. "
+                    "There are one or more ports still in use on the network." % item_id,
+                    kind="NetworkInUse",
+                )
             for port in [p for p in store.table("ports").items.values() if p["network_id"] == item_id]:
                 store.delete("ports", port["id"])
             for subnet_id in item["subnets"]:
@@ -574,7 +617,11 @@ def router_interface(ctx, router_id, add):
                 None,
             )
             if port is None:
-                raise HttpError(404, "Router %s has no interface on subnet %s" % (router_id, body.get("subnet_id")), kind="RouterInterfaceNotFoundForSubnet")
+                raise HttpError(
+                    404,
+                    "Router %s has no interface on subnet %s" % (router_id, body.get("subnet_id")),
+                    kind="RouterInterfaceNotFoundForSubnet",
+                )
             store.delete("ports", port["id"])
         store.update("routers", router_id, {})
     subnet_id = port["fixed_ips"][0]["subnet_id"] if port["fixed_ips"] else None
@@ -601,7 +648,11 @@ def handle(ctx):
             return ctx.ok(
                 {
                     "resources": [
-                        {"links": [{"href": "%s/%s" % (ctx.ep, c), "rel": "self"}], "name": c.rstrip("s"), "collection": c}
+                        {
+                            "links": [{"href": "%s/%s" % (ctx.ep, c), "rel": "self"}],
+                            "name": c.rstrip("s"),
+                            "collection": c,
+                        }
                         for c in COLLECTIONS
                     ]
                 }

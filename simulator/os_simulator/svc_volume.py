@@ -262,7 +262,13 @@ def handle(ctx):
             if method == "DELETE":
                 ctx.mutating()
                 if item["attachments"]:
-                    raise HttpError(400, "Invalid volume: Volume status must be available or error or error_restoring or error_extending or error_managing and must not be migrating, attached, belong to a group, have snapshots, awaiting a transfer, or be disassociated from snapshots after volume transfer.")
+                    raise HttpError(
+                        400,
+                        "Invalid volume: Volume status must be available or error or error_restoring or "
+                        "error_extending "
+                        "or error_managing and must not be migrating, attached, belong to a group, have snapshots, "
+                        "awaiting a transfer, or be disassociated from snapshots after volume transfer.",
+                    )
                 ctx.store.delete("volumes", segs[1])
                 return ctx.empty(202)
     elif head == "snapshots":

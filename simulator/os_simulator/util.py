@@ -20,6 +20,7 @@ def now():
 
 
 _DAYS = {}
+_TOD = {}
 
 
 def fmt_epoch(ts, style=FMT_Z):
@@ -29,9 +30,11 @@ def fmt_epoch(ts, style=FMT_Z):
     if date is None:
         date = datetime.datetime.fromtimestamp(day * 86400, UTC).strftime("%Y-%m-%d")
         _DAYS[day] = date
-    hour, rem = divmod(rem, 3600)
-    minute, second = divmod(rem, 60)
-    base = "%sT%02d:%02d:%02d" % (date, hour, minute, second)
+    tod = _TOD.get(rem)
+    if tod is None:
+        hour, minute = divmod(rem // 60, 60)
+        tod = _TOD[rem] = "T%02d:%02d:%02d" % (hour, minute, rem % 60)
+    base = date + tod
     if style == FMT_Z:
         return base + "Z"
     if style == FMT_MICRO:

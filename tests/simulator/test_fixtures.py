@@ -22,7 +22,9 @@ FIXTURES = os.path.normpath(os.path.join(REPO_ROOT, "..", "shared", "fixtures", 
 FILES = sorted(f for f in os.listdir(FIXTURES) if f.endswith(".json")) if os.path.isdir(FIXTURES) else []
 
 pytestmark = pytest.mark.skipif(
-    not FILES, reason="captured real responses not found at %s (../shared/fixtures/openstack-2026.1 from the repo root)" % FIXTURES
+    not FILES,
+    reason="captured real responses not found at %s (../shared/fixtures/openstack-2026.1 from the repo root)"
+    % FIXTURES,
 )
 
 # ports of the captured services -> service type
@@ -183,7 +185,10 @@ def check_sim_items(real_items, sim_items, where, errors):
             continue
         keys = set(item) - STATUS_DEPENDENT
         if not any(keys == k for k in real_keys):
-            errors.append("%s[%d] (simulator): keys %s differ from the real items' %s" % (where, index, sorted(keys ^ real_keys[0]), sorted(real_keys[0])))
+            errors.append(
+                "%s[%d] (simulator): keys %s differ from the real items' %s"
+                % (where, index, sorted(keys ^ real_keys[0]), sorted(real_keys[0]))
+            )
 
 
 @pytest.fixture(scope="module")

@@ -35,13 +35,31 @@ def write_config(tmp_path, url, name="inventory.cmdb_openstack.yml", **options):
 
 
 @pytest.fixture
-def filled(cmdb_url):
-    """Two clouds: demo (6 servers) and other (3 servers, one named like a demo server)."""
-    store = open_store(cmdb_url)
+def sqlite_url(tmp_path):
+    """For tests whose subject does not depend on the database (the queries run on both elsewhere)."""
+    return "sqlite:///%s" % (tmp_path / "cmdb.sqlite")
+
+
+def _fill(url):
+    store = open_store(url)
     fill_cmdb(store, estate(6, cloud="demo"), cloud="demo")
     other = estate(3, cloud="other")
     other["servers"].append(record(nova_server(99, cloud="other", name="vm-1", status="SHUTOFF"), cloud="other"))
     fill_cmdb(store, other, cloud="other")
+    return store
+
+
+@pytest.fixture
+def filled_sqlite(sqlite_url):
+    store = _fill(sqlite_url)
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def filled(cmdb_url):
+    """Two clouds: demo (6 servers) and other (3 servers, one named like a demo server)."""
+    store = _fill(cmdb_url)
     yield store
     store.close()
 
@@ -70,10 +88,10 @@ def test_list_hosts_groups_and_vars(ansible, tmp_path, filled, cmdb_url):
     assert not any(g.startswith("instance") for g in inv)  # no per-host group by default
 
 
-def test_playbook_targets_built_groups(ansible, tmp_path, filled, cmdb_url):
+def test_playbook_targets_built_groups(ansible, tmp_path, filled_sqlite, sqlite_url):
     config = write_config(
         tmp_path,
-        cmdb_url,
+        sqlite_url,
         keyed_groups=[{"key": "openstack.metadata.role", "prefix": "role"}],
         compose={"role_upper": "openstack.metadata.role | upper"},
         groups={"in_demo": "openstack.cloud == 'demo'"},
@@ -96,12 +114,12 @@ def test_playbook_targets_built_groups(ansible, tmp_path, filled, cmdb_url):
     assert done.stdout.count("ROLE=WEB CLOUD=demo") == 3
 
 
-def test_injection_stays_literal(ansible, tmp_path, cmdb_url):
-    store = open_store(cmdb_url)
+def test_injection_stays_literal(ansible, tmp_path, sqlite_url):
+    store = open_store(sqlite_url)
     item = nova_server(1, name=INJECTION, metadata={"note": INJECTION, INJECTION: "x"})
     fill_cmdb(store, {"servers": [record(item, cloud="demo")]}, cloud="demo")
     store.close()
-    config = write_config(tmp_path, cmdb_url)
+    config = write_config(tmp_path, sqlite_url)
     done = ansible.inventory(config)
     assert done.rc == 0, done.output
     assert "uid=" not in done.output
@@ -141,10 +159,10 @@ def test_old_data_warns(ansible, tmp_path, filled, cmdb_url):
     assert {v["openstack"]["cloud"] for v in hostvars.values() if v["openstack"]["stale"]} == {"other"}
 
 
-def test_filters_and_naming_options(ansible, tmp_path, filled, cmdb_url):
+def test_filters_and_naming_options(ansible, tmp_path, filled_sqlite, sqlite_url):
     config = write_config(
         tmp_path,
-        cmdb_url,
+        sqlite_url,
         only_clouds=["other"],
         server_filters={"status": "ACTIVE"},
         inventory_hostname="uuid",
@@ -195,4 +213,56 @@ def test_missing_cmdb_is_one_clear_error(ansible, tmp_path):
     done = ansible.inventory(config, env={"ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED": "1"})
     assert done.rc != 0
     assert "no CMDB at" in done.stderr and "cmdb_sync" in done.stderr
+    assert "Traceback" not in done.output
+    config = write_config(tmp_path, "sqlite:///%s" % (tmp_path / "absent.sqlite"), fail_on_errors=True)
+    done = ansible.inventory(config)  # default Ansible settings: the plugin itself fails the command
+    assert done.rc != 0 and done.stdout.strip() == ""
+    assert "no CMDB at" in done.stderr
+
+
+def test_cmdb_filled_by_cmdb_sync_from_the_simulator(ansible, tmp_path, os_simulator):
+    """The whole path: simulator -> cmdb_sync (real module run) -> CMDB -> inventory -> playbook."""
+    cloud = os_simulator.add_cloud(name="simc", regions=("RegionOne", "RegionTwo"), seed=3, servers=5, projects=2)
+    cloud.store.create("servers", {"name": INJECTION, "metadata": {"note": INJECTION}, "status": "ACTIVE"})
+    url = "sqlite:///%s" % (tmp_path / "cmdb.sqlite")
+    entry = dict(cloud.clouds_yaml_entry(user="admin"), name="simc")
+    synced = ansible.module(
+        "cmdb_sync",
+        {"cloud": entry, "cmdb_url": url, "types": ["servers", "images", "volumes", "floating_ips"]},
+    )
+    assert synced.rc == 0 and not synced.result.get("failed"), synced.output
+    servers = cloud.store.list("servers", region="RegionOne") + cloud.store.list("servers", region="RegionTwo")
+    done = ansible.inventory(write_config(tmp_path, url))
+    assert done.rc == 0, done.output
+    hostvars = plain(done.result["_meta"]["hostvars"])
+    assert sorted(hv["openstack"]["id"] for hv in hostvars.values()) == sorted(s["id"] for s in servers)
+    assert {hv["openstack"]["region"] for hv in hostvars.values()} == {"RegionOne", "RegionTwo"}
+    assert INJECTION in hostvars and "uid=" not in done.output
+    with_image = [hv for hv in hostvars.values() if (hv["openstack"]["image"] or {}).get("id")]
+    assert with_image and all(hv["openstack"]["image"]["name"] for hv in with_image)
+    playbook = textwrap.dedent(
+        """
+        - hosts: cloud_simc:&region_RegionTwo
+          gather_facts: false
+          connection: local
+          tasks:
+            - ansible.builtin.debug:
+                var: openstack.name
+        """
+    )
+    ran = ansible.playbook(playbook, inventory=write_config(tmp_path, url))
+    assert ran.rc == 0, ran.output
+    assert ran.stdout.count("ok: [") == sum(1 for hv in hostvars.values() if hv["openstack"]["region"] == "RegionTwo")
+    assert "uid=" not in ran.output
+
+
+def test_bad_options_are_one_clear_error(ansible, tmp_path, sqlite_url):
+    env = {"ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED": "1"}
+    open_store(sqlite_url).close()
+    done = ansible.inventory(write_config(tmp_path, sqlite_url, server_filters={"colour": "red"}), env=env)
+    assert done.rc != 0 and "server_filters: unknown key(s) colour; valid keys are: name, status" in done.stderr
+    done = ansible.inventory(write_config(tmp_path, sqlite_url, max_age="soon"), env=env)
+    assert done.rc != 0 and "max_age: invalid interval 'soon'" in done.stderr
+    done = ansible.inventory(write_config(tmp_path, sqlite_url, address_preference=["elastic"]), env=env)
+    assert done.rc != 0 and "address_preference" in done.stderr and "elastic" in done.stderr
     assert "Traceback" not in done.output

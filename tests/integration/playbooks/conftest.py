@@ -36,6 +36,7 @@ class Estate:
         )
         self.cmdb_url = cmdb_url
         self.regions = list(regions)
+        self.enabled = ENABLED
 
     def env(self, cmdb_url=None):
         return {"OS_CLIENT_CONFIG_FILE": str(self.clouds_yaml), "CMDB_URL": cmdb_url or self.cmdb_url}

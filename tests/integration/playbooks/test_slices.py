@@ -9,25 +9,36 @@ import sys
 import pytest
 from conftest import INVENTORY, query, recap, resources_without_timestamps
 from support.paths import COLLECTION_ROOT
-from support.postgres import create_database, drop_database
+from support.postgres import drop_database
 
 pytestmark = pytest.mark.postgres
 
 
 @pytest.fixture
-def second_postgres_url(postgres_server_url):
-    url, name = create_database(postgres_server_url)
-    try:
-        yield url
-    finally:
+def copy_database(postgres_server_url):
+    """Clone a database (CREATE DATABASE ... TEMPLATE): the same registered accounts in a second CMDB."""
+    import psycopg
+
+    made = []
+
+    def clone(url):
+        source = url.rsplit("/", 1)[1]
+        name = source + "_copy"
+        with psycopg.connect(postgres_server_url.replace("+psycopg", ""), autocommit=True) as conn:
+            conn.execute('CREATE DATABASE "%s" TEMPLATE "%s"' % (name, source))
+        made.append(name)
+        return url.rsplit("/", 1)[0] + "/" + name
+
+    yield clone
+    for name in made:
         drop_database(postgres_server_url, name)
 
 
-def test_three_limit_slices_equal_one_run(ansible, estate_factory, postgres_url, second_postgres_url):
-    single_url, sliced_url = postgres_url, second_postgres_url
+def test_three_limit_slices_equal_one_run(ansible, estate_factory, postgres_url, copy_database):
+    single_url = postgres_url
     estate = estate_factory(4, single_url)
     estate.register(ansible, cmdb_url=single_url)
-    estate.register(ansible, cmdb_url=sliced_url)
+    sliced_url = copy_database(single_url)
 
     one = ansible.playbook("playbooks/sync.yml", "--forks", "2", inventory=INVENTORY, env=estate.env(single_url))
     assert one.rc == 0, one.output

@@ -175,3 +175,16 @@ def test_one_region_of_several(store):
     assert accounts.due_types(store, "prod", now=at(300), regions=["RegionTwo"]) == []
     assert accounts.due_types(store, "prod", now=at(300)) == ["servers"]
     assert accounts.next_due(store, "prod", now=at(300), regions=["RegionTwo"])["servers"] == 200
+
+
+def test_due_among_named_types_and_force_without_names(store):
+    register(store, regions=["RegionOne"], resources={"flavors": {"enabled": False}})
+    sync_all(store, T0)
+    named = ["servers", "volumes", "flavors"]
+    assert accounts.due_types(store, "prod", requested_types=named, now=at(300), force=False) == ["servers"]
+    assert accounts.due_types(store, "prod", requested_types=named, now=at(6 * 3600), force=False) == [
+        "servers",
+        "volumes",
+    ]
+    forced = accounts.due_types(store, "prod", now=at(1), force=True)
+    assert forced == [t for t in ALL if t != "flavors"]

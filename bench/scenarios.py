@@ -99,6 +99,16 @@ def build(names, latency=0.2, quick=False, with_latency=True):
             run_postgres=False,
         ),
     }
+    # for profiling (not in the default set): one mid-size cloud
+    base["P"] = Scenario(
+        "P",
+        1,
+        20000,
+        description="1 cloud, 20,000 servers (profiling)",
+        run_reference_info=False,
+        run_reference_inventory=False,
+        run_postgres=False,
+    )
     if quick:
         base["S"] = Scenario("S", 1, 200, description="quick: 1 cloud, 200 servers", run_postgres=True)
     out = []

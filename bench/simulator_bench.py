@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Benchmark of the OpenStack API simulator: startup time and listing throughput.
 
     python bench/simulator_bench.py --servers 100000
@@ -124,11 +123,22 @@ def list_all(session, url, headers, decode):
     return items, nbytes, pages
 
 
-def measure(session, url, headers, decode):
+def measure(session, url, headers, decode, pid):
+    """One full listing; wall time, and the simulator's own CPU time (independent of machine load)."""
+    cpu0 = cpu_seconds(pid)
     started = time.monotonic()
     items, nbytes, pages = list_all(session, url, headers, decode)
     elapsed = time.monotonic() - started
-    return {"items": items, "bytes": nbytes, "pages": pages, "seconds": round(elapsed, 3), "items_per_s": round(items / elapsed)}
+    cpu = (cpu_seconds(pid) or 0) - (cpu0 or 0)
+    return {
+        "items": items,
+        "bytes": nbytes,
+        "pages": pages,
+        "seconds": round(elapsed, 3),
+        "items_per_s": round(items / elapsed),
+        "server_cpu_seconds": round(cpu, 2),
+        "items_per_server_cpu_s": round(items / cpu) if cpu > 0 else None,
+    }
 
 
 def main():
@@ -148,15 +158,15 @@ def main():
         headers = {"X-Auth-Token": token, "OpenStack-API-Version": "compute 2.96", "Accept": "application/json"}
         session = requests.Session()
         servers_url = compute + "/servers/detail?all_tenants=1&limit=1000"
-        results["servers_cold_raw"] = measure(session, servers_url, headers, decode=False)
-        results["servers_warm_raw"] = measure(session, servers_url, headers, decode=False)
-        results["servers_warm_json"] = measure(session, servers_url, headers, decode=True)
+        results["servers_cold_raw"] = measure(session, servers_url, headers, decode=False, pid=proc.pid)
+        results["servers_warm_raw"] = measure(session, servers_url, headers, decode=False, pid=proc.pid)
+        results["servers_warm_json"] = measure(session, servers_url, headers, decode=True, pid=proc.pid)
         vol_headers = dict(headers, **{"OpenStack-API-Version": "volume 3.70"})
         volumes_url = endpoint("block-storage") + "/volumes/detail?all_tenants=1&limit=1000"
-        results["volumes_cold_json"] = measure(session, volumes_url, vol_headers, decode=True)
+        results["volumes_cold_json"] = measure(session, volumes_url, vol_headers, decode=True, pid=proc.pid)
         ports_url = endpoint("network") + "/v2.0/ports?limit=1000"
-        results["ports_cold_json"] = measure(session, ports_url, headers, decode=True)
-        results["ports_warm_json"] = measure(session, ports_url, headers, decode=True)
+        results["ports_cold_json"] = measure(session, ports_url, headers, decode=True, pid=proc.pid)
+        results["ports_warm_json"] = measure(session, ports_url, headers, decode=True, pid=proc.pid)
 
         outcomes = []
 
@@ -164,7 +174,8 @@ def main():
             with requests.Session() as own:
                 outcomes.append(list_all(own, servers_url, headers, decode=False))
 
-        threads = [threading.Thread(target=worker) for _ in range(args.clients)]
+        threads = [threading.Thread(target=worker) for _index in range(args.clients)]
+        cpu0 = cpu_seconds(proc.pid) or 0
         started = time.monotonic()
         for thread in threads:
             thread.start()
@@ -172,10 +183,13 @@ def main():
             thread.join()
         elapsed = time.monotonic() - started
         total = sum(o[0] for o in outcomes)
+        cpu = (cpu_seconds(proc.pid) or 0) - cpu0
         results["servers_warm_raw_%d_clients" % args.clients] = {
             "items": total,
             "seconds": round(elapsed, 3),
             "items_per_s": round(total / elapsed),
+            "server_cpu_seconds": round(cpu, 2),
+            "items_per_server_cpu_s": round(total / cpu) if cpu > 0 else None,
         }
         results["simulator_rss_mb"] = None
         try:
@@ -190,17 +204,26 @@ def main():
     results["bench_client_max_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
     print("simulator: %d servers, %d projects" % (args.servers, args.projects))
-    print("startup (generate + listen): %.2f s wall, %s s CPU" % (results["startup_seconds"], results["startup_cpu_seconds"]))
+    print(
+        "startup (generate + listen): %.2f s wall, %s s CPU"
+        % (results["startup_seconds"], results["startup_cpu_seconds"])
+    )
     for key, value in results.items():
         if isinstance(value, dict):
             print(
-                "%-28s %8d items %6.2f s %10d items/s%s"
+                "%-28s %8d items %6.2f s %8d items/s%s%s"
                 % (
                     key,
                     value["items"],
                     value["seconds"],
                     value["items_per_s"],
-                    ("  %d pages, %.1f MB" % (value["pages"], value["bytes"] / 1e6)) if "pages" in value else "",
+                    ("  %3d pages %6.1f MB" % (value["pages"], value["bytes"] / 1e6)) if "pages" in value else "",
+                    (
+                        "  simulator CPU %.2f s = %d items per CPU-s"
+                        % (value["server_cpu_seconds"], value["items_per_server_cpu_s"])
+                    )
+                    if value.get("items_per_server_cpu_s")
+                    else "",
                 )
             )
     print("simulator RSS: %s MB" % results["simulator_rss_mb"])

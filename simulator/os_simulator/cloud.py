@@ -230,7 +230,7 @@ class SimCloud:
             }
         else:
             creds = self.credentials(user)
-            entry = {"auth": {k: v for k, v in creds.items()}}
+            entry = {"auth": dict(creds)}
         chosen = list(regions) if regions is not None else list(self.regions)
         if len(chosen) == 1:
             entry["region_name"] = chosen[0]

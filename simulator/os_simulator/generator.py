@@ -813,7 +813,7 @@ class RegionGenerator:
         return fip
 
     def build_floating_ips(self):
-        for server_id, port, _slot, addr_list in self.floating_candidates:
+        for _server_id, port, _slot, addr_list in list(self.floating_candidates):
             pid = port["project_id"]
             fixed = port["fixed_ips"][0]["ip_address"]
             fip = self._floating(pid, self.tick(2), port, fixed, self.project_router[pid]["id"])
@@ -825,7 +825,6 @@ class RegionGenerator:
                     "version": 4,
                 }
             )
-            del server_id
         n_free = self.counts.get("floating_ips", max(1, len(self.projects)))
         for i in range(n_free):
             self._floating(self.projects[i % len(self.projects)]["id"], self.tick(3))

@@ -53,7 +53,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _dispatch(self):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
-        path, _, query = self.path.partition("?")
+        path, _sep, query = self.path.partition("?")
         if path.startswith("http://") or path.startswith("https://"):
             path = "/" + path.split("/", 3)[-1]
         req = Request(self.command, path, query, self.headers, body, self.headers.get("Host"))

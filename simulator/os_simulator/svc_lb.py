@@ -24,7 +24,7 @@ def _listing(ctx, tname, collection_key, base_items, scope_key):
     sort = ctx.first("sort") or ""
     sort_key, sort_dir = ctx.first("sort_key"), ctx.first("sort_dir")
     if sort:
-        sort_key, _, sort_dir = sort.split(",")[0].partition(":")
+        sort_key, _sep, sort_dir = sort.split(",")[0].partition(":")
     listing_key = (tname, scope_key, project, filters, sort_key, sort_dir)
 
     def build():

@@ -62,7 +62,7 @@ def list_collection(ctx, collection):
         public_nets = _public_network_ids(store) if project is not None and tname in ("networks", "subnets") else set()
         wanted_fixed = []
         for value in fixed:
-            key, _, val = value.partition("=")
+            key, _sep, val = value.partition("=")
             wanted_fixed.append((key, val))
         out = []
         for item in table.ordered():

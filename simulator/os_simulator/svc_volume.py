@@ -119,7 +119,7 @@ def _sorted(items, sort):
     sort_param, sort_key, sort_dir = sort
     if sort_param:
         first = sort_param.split(",")[0]
-        sort_key, _, sort_dir = first.partition(":")
+        sort_key, _sep, sort_dir = first.partition(":")
     if not sort_key:
         return items
     reverse = (sort_dir or "desc").lower().startswith("desc")

@@ -105,7 +105,7 @@ class Mapper:
                 if text.startswith(root):
                     text = "<%s>%s" % (service, text[len(root) :])
                     break
-        path, _, query = text.partition("?")
+        path, _sep, query = text.partition("?")
         path = ID_RE.sub("<id>", path)
         if not query:
             return path

@@ -18,7 +18,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(os.path.dirname(HERE)))  # tests/: support.paths
 
-from support import paths  # noqa: F401 - puts the collection and the simulator on sys.path
+import support.paths  # puts the collection and the simulator on sys.path
 
 from ansible_collections.cmdb.openstack.plugins.module_utils import connection, gather
 from os_simulator import Simulator
@@ -35,6 +35,7 @@ def best(function, runs=3):
 
 
 def main(count=2000):
+    assert support.paths.COLLECTIONS_DIR
     sim = Simulator().start()
     try:
         cloud = sim.add_cloud("profile", regions=("RegionOne",), servers=count, projects=4)

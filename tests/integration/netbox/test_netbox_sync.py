@@ -205,7 +205,7 @@ def test_bad_token_and_missing_permissions_are_clear(netbox, cmdb_file):
     perm.save()
     token = api.users.tokens.create(user=user.id, write_enabled=True)
     with pytest.raises(ns.NetBoxError) as err:
-        _sync(netbox, cmdb_file, netbox_token=token.token)
+        _sync(netbox, cmdb_file, netbox_token="nbt_%s.%s" % (token.key, token.token))
     assert "may not" in err.value.message and "permission" in err.value.message
 
 

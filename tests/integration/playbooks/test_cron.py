@@ -69,12 +69,14 @@ def test_cron_entry_install_idempotence_flock_and_removal(ansible, tmp_path, cro
     (tmp_path / "cron.d").mkdir()
     cron_file = tmp_path / "cron.d" / "cmdb-openstack-sync"
     job = tmp_path / "job"
+    other = "#Ansible: something else\n0 3 * * * root /usr/bin/true\n"
+    cron_file.write_text(other)  # another entry of the file must survive install and removal
 
     first = ansible.playbook("playbooks/cron.yml", extra_vars=_vars(tmp_path), env=env)
     assert first.rc == 0, first.output
     assert _recap(first.stdout)["changed"] >= 3
     lines, line = _entry(cron_file)
-    assert len(lines) == 2  # the marker and the one entry, nothing else
+    assert len(lines) == 4 and "0 3 * * * root /usr/bin/true" in lines  # ours (marker + line) and the other
     command = _command(line)
     script, lock, log = job / "due-sync.sh", job / "due-sync.lock", job / "due-sync.log"
     assert command == "flock -n %s %s >> %s 2>&1" % (lock, script, log)
@@ -104,27 +106,17 @@ def test_cron_entry_install_idempotence_flock_and_removal(ansible, tmp_path, cro
 
     absent = ansible.playbook("playbooks/cron.yml", extra_vars=_vars(tmp_path, cron_state="absent"), env=env)
     assert absent.rc == 0, absent.output
-    assert not cron_file.exists()  # the file held only our entry: ansible.builtin.cron removes it
+    assert cron_file.read_text() == other  # our entry is gone, the other one is untouched
     assert not script.exists() and not (job / "openstack_clouds.yml").exists()
     absent_again = ansible.playbook("playbooks/cron.yml", extra_vars=_vars(tmp_path, cron_state="absent"), env=env)
     assert absent_again.rc == 0, absent_again.output
     assert _recap(absent_again.stdout)["changed"] == 0, absent_again.stdout
     assert not called.exists(), called.read_text()
 
-
-def test_entry_keeps_other_entries_of_the_file(ansible, tmp_path, cron_env):
-    env, called = cron_env
-    (tmp_path / "cron.d").mkdir()
-    cron_file = tmp_path / "cron.d" / "cmdb-openstack-sync"
-    cron_file.write_text("#Ansible: something else\n0 3 * * * root /usr/bin/true\n")
-    result = ansible.playbook("playbooks/cron.yml", extra_vars=_vars(tmp_path), env=env)
-    assert result.rc == 0, result.output
-    assert "0 3 * * * root /usr/bin/true" in cron_file.read_text()
-    _entry(cron_file)
-    result = ansible.playbook("playbooks/cron.yml", extra_vars=_vars(tmp_path, cron_state="absent"), env=env)
-    assert result.rc == 0, result.output
-    assert cron_file.read_text() == "#Ansible: something else\n0 3 * * * root /usr/bin/true\n"
-    assert not called.exists()
+    cron_file.unlink()  # alone in its file, the entry goes with the file
+    assert ansible.playbook("playbooks/cron.yml", extra_vars=_vars(tmp_path), env=env).rc == 0
+    assert ansible.playbook("playbooks/cron.yml", extra_vars=_vars(tmp_path, cron_state="absent"), env=env).rc == 0
+    assert not cron_file.exists()
 
 
 def test_a_cron_file_needs_a_user(ansible, tmp_path, cron_env):

@@ -22,7 +22,8 @@ def test_same_seed_same_data_and_other_seed_other_data():
 
 def test_regions_have_independent_data():
     cloud = make(regions=("RegionOne", "RegionTwo"))
-    assert set(cloud.store.ids("servers", region="RegionOne")).isdisjoint(cloud.store.ids("servers", region="RegionTwo"))
+    one, two = cloud.store.ids("servers", region="RegionOne"), cloud.store.ids("servers", region="RegionTwo")
+    assert set(one).isdisjoint(two)
     assert cloud.store.count("servers", region="RegionTwo") == 60
 
 
@@ -45,8 +46,10 @@ def test_server_ports_addresses_and_security_groups(data):
         assert listed == fixed
         for net_name in server["addresses"]:
             assert networks_by_name[net_name]["id"] in {p["network_id"] for p in ports}
-        floating = {a["addr"] for addrs in server["addresses"].values() for a in addrs if a["OS-EXT-IPS:type"] == "floating"}
-        fips = {f["floating_ip_address"] for f in d["floating_ips"].values() if f["port_id"] in {p["id"] for p in ports}}
+        all_addrs = [a for addrs in server["addresses"].values() for a in addrs]
+        floating = {a["addr"] for a in all_addrs if a["OS-EXT-IPS:type"] == "floating"}
+        port_ids = {p["id"] for p in ports}
+        fips = {f["floating_ip_address"] for f in d["floating_ips"].values() if f["port_id"] in port_ids}
         assert floating == fips
         sg_names = {s["name"] for s in server["security_groups"]}
         port_sgs = {d["security_groups"][sg]["name"] for p in ports for sg in p["security_groups"]}
@@ -64,11 +67,14 @@ def test_volumes_attachments_and_snapshots(data):
             assert [a["server_id"] for a in volume["attachments"]] == [server["id"]]
     for volume in d["volumes"].values():
         for att in volume["attachments"]:
-            assert volume["id"] in {v["id"] for v in d["servers"][att["server_id"]]["os-extended-volumes:volumes_attached"]}
+            attached = d["servers"][att["server_id"]]["os-extended-volumes:volumes_attached"]
+            assert volume["id"] in {v["id"] for v in attached}
     for snap in d["volume_snapshots"].values():
         assert snap["volume_id"] in d["volumes"]
     bfv = [s for s in d["servers"].values() if s["image"] == ""]
-    assert bfv and all(any(d["volumes"][a["id"]]["bootable"] == "true" for a in s["os-extended-volumes:volumes_attached"]) for s in bfv)
+    assert bfv
+    for server in bfv:
+        assert any(d["volumes"][a["id"]]["bootable"] == "true" for a in server["os-extended-volumes:volumes_attached"])
 
 
 def test_networks_subnets_routers_and_floating_ips(data):
@@ -82,7 +88,11 @@ def test_networks_subnets_routers_and_floating_ips(data):
     assert len(external) == 1
     for router in d["routers"].values():
         assert router["external_gateway_info"]["network_id"] == external[0]["id"]
-        interfaces = [p for p in d["ports"].values() if p["device_id"] == router["id"] and p["device_owner"] == "network:router_interface"]
+        interfaces = [
+            p
+            for p in d["ports"].values()
+            if p["device_id"] == router["id"] and p["device_owner"] == "network:router_interface"
+        ]
         own_subnets = {s["id"] for s in d["subnets"].values() if s["project_id"] == router["project_id"]}
         assert {f["subnet_id"] for p in interfaces for f in p["fixed_ips"]} == own_subnets
     for port in d["ports"].values():

@@ -98,7 +98,7 @@ class AnsibleRunner:
             "check_mode": False,
         }
         play = [{"hosts": "localhost", "gather_facts": False, "tasks": [task, save]}]
-        args = ["-v" * verbosity] if verbosity else []
+        args = ["-" + "v" * verbosity] if verbosity else []
         completed = self.playbook(json.dumps(play, indent=2) + "\n", *args, env=env, timeout=timeout)
         if result_file.exists():
             completed.result = json.loads(result_file.read_text())

@@ -27,3 +27,5 @@ export CMDB_COLLECTIONS_DIR="$VENV/collections"
 mkdir -p "$CMDB_COLLECTIONS_DIR/ansible_collections/cmdb"
 ln -sfn "$ROOT" "$CMDB_COLLECTIONS_DIR/ansible_collections/cmdb/openstack"
 export ANSIBLE_COLLECTIONS_PATH="$CMDB_COLLECTIONS_DIR"
+# awx.awx (for the awx role and its lint) comes from the ansible bundle on PyPI: Galaxy is unreachable.
+VENV="$VENV" bash "$ROOT/scripts/collections.sh"

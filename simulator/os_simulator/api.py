@@ -319,7 +319,8 @@ class App:
                 ctx.body = _load_body(req.body)
             else:
                 ctx.body = None
-            return HANDLERS[service](ctx)
+            with ctx.store.lock:  # handlers read dicts that writers change: one request at a time per region
+                return HANDLERS[service](ctx)
         except HttpError as exc:
             headers = list(ctx.version_headers) or [("x-openstack-request-id", util.request_id())]
             headers = [h for h in headers if h[0].lower() != "content-type"] + exc.headers

@@ -113,11 +113,6 @@ def test_cron_entry_install_idempotence_flock_and_removal(ansible, tmp_path, cro
     assert _recap(absent_again.stdout)["changed"] == 0, absent_again.stdout
     assert not called.exists(), called.read_text()
 
-    cron_file.unlink()  # alone in its file, the entry goes with the file
-    assert ansible.playbook("playbooks/cron.yml", extra_vars=_vars(tmp_path), env=env).rc == 0
-    assert ansible.playbook("playbooks/cron.yml", extra_vars=_vars(tmp_path, cron_state="absent"), env=env).rc == 0
-    assert not cron_file.exists()
-
 
 def test_a_cron_file_needs_a_user(ansible, tmp_path, cron_env):
     env, _called = cron_env

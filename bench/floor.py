@@ -69,9 +69,19 @@ class Counter:
 
 
 def list_all(
-    adp, path, collection_key, pagination, page_size, params, microversion, counter, max_pages=100000, top_level=True
+    adp,
+    path,
+    collection_key,
+    pagination,
+    page_size,
+    params,
+    microversion,
+    counter,
+    max_pages=100000,
+    top_level=True,
+    keep=False,
 ):
-    """GET every page of one listing; returns the parsed items (kept only where a sub-listing needs them)."""
+    """GET every page of one listing; returns the parsed pages when ``keep`` (a sub-listing needs them)."""
     query = dict(params or {})
     query["limit"] = page_size
     url, items_out, pages = path, [], 0
@@ -83,7 +93,8 @@ def list_all(
         body = resp.json()
         items = body.get(collection_key) or []
         counter.add(len(items), len(resp.content), top_level)
-        items_out.append(items)
+        if keep:
+            items_out.append(items)
         url = _next_url(body, pagination, collection_key)
         pages += 1
     return items_out
@@ -118,6 +129,7 @@ def floor_scope(sess, region, rtype, counter, interface="public"):
         counter,
     )
     parents = {}
+    needed = {sub.parent for sub in rtype.sub_listings or () if sub.per_parent}
     for sub in rtype.sub_listings or ():
         if not sub.per_parent:
             parents[sub.name] = list_all(
@@ -130,6 +142,7 @@ def floor_scope(sess, region, rtype, counter, interface="public"):
                 None,
                 counter,
                 top_level=False,
+                keep=sub.name in needed,
             )
         else:
             for page in parents.get(sub.parent, ()):

@@ -314,7 +314,7 @@ class Bench:
                 simh.set_latency(scen.latency)
             self.step_gather(scen, simh, clouds)
             sqlite_url = None
-            if not self.opts.no_cmdb:
+            if not self.opts.no_cmdb and scen.run_cmdb:
                 sqlite_url = self.step_cmdb(scen, simh, clouds)
                 self.step_inventory_cmdb(scen, sqlite_url, clouds, simh)
             if scen.run_live_inventory:
@@ -329,7 +329,7 @@ class Bench:
         finally:
             simh.stop()
 
-    def run(self, scenario_list):
+    def run(self, scenario_list, after_each=None):
         if not self.opts.no_reference:
             log("setting up the openstack.cloud reference environment (cached)")
             self.ref_python, reason = reference.setup(log)
@@ -339,6 +339,8 @@ class Bench:
             self.ref_reason = "--no-reference"
         for scen in scenario_list:
             self.run_scenario(scen)
+            if after_each is not None:
+                after_each(self.rows)
         return self.rows
 
 
@@ -469,7 +471,7 @@ def draw_chart(out_dir):
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--scenarios", default="S,M,L,INV", help="comma-separated: S, M, L, INV (default: all)")
+    parser.add_argument("--scenarios", default="S,M,INV,L", help="comma-separated: S, M, INV, L (default: all)")
     parser.add_argument("--quick", action="store_true", help="a small S only (200 servers), for the smoke test")
     parser.add_argument(
         "--latency",
@@ -498,30 +500,28 @@ def main(argv=None):
     scenario_list = scen_mod.build(names, latency=opts.latency, quick=opts.quick)
     bench = Bench(opts)
     t0 = time.perf_counter()
-    try:
-        rows = bench.run(scenario_list)
-    finally:
-        pass
-    meta = machine_meta(opts, started)
-    meta["total benchmark time"] = "%.0f s" % (time.perf_counter() - t0)
-    tgts = targets_mod.evaluate(rows, scenario_list, quick=opts.quick)
-    scen_info = [
-        {
-            "key": s.key,
-            "label": s.label,
-            "resources": s.total_resources() or 0,
-            "counts": ", ".join("%s %s" % (format(v, ","), k) for k, v in s.generated.items()) + " (every cloud)",
-        }
-        for s in scenario_list
-    ]
-    command = "bash bench/run.sh" + (
-        (" " + " ".join(argv if argv is not None else sys.argv[1:]))
-        if (argv if argv is not None else sys.argv[1:])
-        else ""
-    )
-    report.write(opts.out, meta, scen_info, rows, tgts, chart_ok=False, command=command)
-    chart_ok = draw_chart(opts.out)
-    path = report.write(opts.out, meta, scen_info, rows, tgts, chart_ok=chart_ok, command=command)
+    arglist = argv if argv is not None else sys.argv[1:]
+    command = "bash bench/run.sh" + ((" " + " ".join(arglist)) if arglist else "")
+
+    def write_report(rows, chart=False):
+        meta = machine_meta(opts, started)
+        meta["total benchmark time"] = "%.0f s" % (time.perf_counter() - t0)
+        tgts = targets_mod.evaluate(rows, scenario_list, quick=opts.quick)
+        scen_info = [
+            {
+                "key": s.key,
+                "label": s.label,
+                "resources": s.total_resources() or 0,
+                "counts": ", ".join("%s %s" % (format(v, ","), k) for k, v in s.generated.items()) + " (every cloud)",
+            }
+            for s in scenario_list
+        ]
+        report.write(opts.out, meta, scen_info, rows, tgts, chart_ok=False, command=command)
+        chart_ok = draw_chart(opts.out) if chart else False
+        return report.write(opts.out, meta, scen_info, rows, tgts, chart_ok=chart_ok, command=command), chart_ok
+
+    rows = bench.run(scenario_list, after_each=write_report)
+    path, chart_ok = write_report(rows, chart=True)
     if opts.keep:
         log("kept the work directory %s" % bench.workdir)
     else:

@@ -233,7 +233,7 @@ class App:
         ctx.ep = ep
         ctx.segs = segs
         ctx.rel = "/" + "/".join(rest[1:]) if rest[1:] else ""
-        ctx.method = req.method
+        ctx.method = "GET" if req.method == "HEAD" else req.method
         ctx.query_string = req.query_string
         ctx.pairs = parse_qsl(req.query_string, keep_blank_values=True) if req.query_string else []
         ctx.q = qdict(ctx.pairs)

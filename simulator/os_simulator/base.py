@@ -167,7 +167,8 @@ def _page_body(ctx, table, listing, key, render, view_key, style, looping, page_
     elif style == "octavia":
         links = []
         base = ctx.ep + ctx.rel
-        keep = [(k, v) for k, v in pairs if k not in ("marker", "limit", "page_reverse")]
+        # as Octavia's PaginationHelper._make_links: only limit, sort and sort_key survive (filters are dropped)
+        keep = [(k, v) for k, v in pairs if k in ("sort", "sort_key")][:2]
         if marker and page:
             links.append(
                 {

@@ -100,7 +100,8 @@ class SimCloud:
         finally:
             if gc_was_enabled:
                 gc.enable()
-            gc.freeze()  # the generated data is long-lived: keep it out of later collections
+            if self.n_servers * len(self.regions) >= 5000:
+                gc.freeze()  # big and long-lived: keep the generated data out of later collections
         self.generation_seconds = time.monotonic() - started
 
     def _generate(self):

@@ -3,6 +3,7 @@ both regions, the raw paged GETs of the gatherer, changes-since, and create/upda
 
 from __future__ import annotations
 
+import os
 import time
 
 import openstack
@@ -259,3 +260,28 @@ def test_create_update_delete_through_the_sdk(os_simulator):
     reader = connect(cloud, "reader")
     with pytest.raises(openstack.exceptions.ForbiddenException):
         reader.network.create_network(name="nope")
+
+
+@pytest.mark.parametrize("appcred", [False, True])
+def test_clouds_yaml_entries(paged, tmp_path, appcred):
+    from openstack.config.loader import OpenStackConfig
+
+    path = str(tmp_path / "clouds.yaml")
+    paged.write_clouds_yaml(path, user="member", name="viayaml", regions=["RegionTwo"], application_credential=appcred)
+    region = OpenStackConfig(config_files=[path], vendor_files=[], secure_files=[]).get_one(cloud="viayaml")
+    conn = openstack.connection.Connection(config=region)
+    project = paged.users["member"]["project"]
+    assert ids(conn.compute.servers()) == store_ids(paged, "servers", region="RegionTwo", tenant_id=project)
+    assert oct(os.stat(path).st_mode & 0o777) == "0o600"
+
+
+def test_octavia_next_links_drop_filters_like_the_real_one(paged):
+    """Real Octavia's links carry only limit/sort/marker; openstacksdk re-sends the filters itself."""
+    conn = connect(paged)
+    project = paged.projects[0]["id"]
+    expected = store_ids(paged, "load_balancers", project_id=project)
+    assert len(expected) >= 1
+    assert ids(conn.load_balancer.load_balancers(project_id=project)) == expected
+    body = conn.load_balancer.get("/lbaas/loadbalancers", params={"project_id": project, "limit": 1}).json()
+    href = body["loadbalancers_links"][0]["href"]
+    assert "project_id" not in href and "limit=1" in href and "marker=" in href

@@ -155,8 +155,8 @@ def test_forbidden_failing_and_empty_listings_delete_nothing(cmdb, cloud):
     only = cmdb.run("cmdb_sync", cloud="demo-nolb", types=["load_balancers"])
     assert only.get("failed") is True and only["scopes"][0]["status"] == "forbidden"
 
-    # a failing listing (HTTP 500 after retries), through the module
-    cloud.faults.add(service="compute", path="/servers/detail", kind="status", status=500)
+    # a failing listing (malformed JSON in the middle of it), through the module
+    cloud.faults.add(service="compute", path="/servers/detail", kind="malformed_json")
     failing = cmdb.run("cmdb_sync", cloud="demo", types=["servers", "flavors"], full_sync_interval=0)
     cloud.faults.clear()
     scopes = {s["type"]: s["status"] for s in failing["scopes"]}

@@ -1,4 +1,4 @@
-"""playbooks/netbox.yml end to end: the simulator -> cmdb_sync -> netbox_sync -> a real NetBox, with ansible-playbook."""
+"""playbooks/netbox.yml end to end: simulator -> cmdb_sync -> netbox_sync -> a real NetBox, with ansible-playbook."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ TYPES = ["servers", "ports", "floating_ips", "volumes", "images", "networks", "s
 def _run(ansible, netbox, cmdb_url, clouds_yaml, check=False, **extra):
     extra_vars = {
         "clouds": ["demo"],
+        "cmdb_types": TYPES,
         "cmdb_url": cmdb_url,
         "netbox_url": netbox.url,
         "netbox_retention": 30,
@@ -73,15 +74,20 @@ def test_playbook_syncs_the_simulator_into_netbox(ansible, netbox, os_simulator,
     assert list(api.virtualization.virtual_disks.filter(tag="cmdb-openstack"))
 
     # Change the cloud: stop one server, delete another.
-    stopped, deleted = sorted(vms)[:2]
+    stopped = sorted(sid for sid, vm in vms.items() if vm.status.value == "active")[0]
+    deleted = sorted(sid for sid in vms if sid != stopped)[0]
     time.sleep(1.1)  # the API's timestamps have a one-second resolution
     cloud.store.update("servers", stopped, {"status": "SHUTOFF"})
     cloud.store.delete("servers", deleted)
-    preview = _run(ansible, netbox, cmdb_url, clouds_yaml, check=True)
+    synced = ansible.module(
+        "cmdb_sync", {"cloud": "demo", "cmdb_url": cmdb_url, "types": TYPES}, env={"OS_CLIENT_CONFIG_FILE": clouds_yaml}
+    )
+    assert synced.result.get("changed") is True, synced.output
+    preview = _run(ansible, netbox, cmdb_url, clouds_yaml, check=True, clouds=[])
     assert "~ virtual machine" in preview.stdout
     assert _managed(api)[stopped].status.value == "active"  # check mode wrote nothing to NetBox
 
-    _run(ansible, netbox, cmdb_url, clouds_yaml)
+    _run(ansible, netbox, cmdb_url, clouds_yaml, clouds=[])
     vms = _managed(api)
     assert vms[stopped].status.value == "offline"
     assert vms[deleted].status.value == "decommissioning"

@@ -1,0 +1,223 @@
+"""Bad input: one clear message each, never a traceback, nothing written.
+
+All cases run as tasks of ONE ansible-playbook run (each task with its own ``environment``), with
+``ignore_errors``; every registered result is saved and checked here.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+import os
+import socket
+import ssl
+import subprocess
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import pytest
+from conftest import MARKER_PASSWORD, query, set_password
+
+from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb.store import open_store
+
+DATA_TABLES = ("resources", "changes", "relations", "sync_runs", "staging", "locks", "clouds")
+
+
+def _free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _self_signed(tmp_path):
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "cmdb-test-self-signed")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = tmp_path / "tls.crt", tmp_path / "tls.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    return str(cert_path), str(key_path)
+
+
+class _Nothing(BaseHTTPRequestHandler):
+    def do_GET(self):  # noqa: N802 - the http.server API
+        self.send_response(404)
+        self.end_headers()
+
+    do_POST = do_GET
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def tls_server(tmp_path):
+    """An https server with a self-signed certificate nobody trusts."""
+    cert, key = _self_signed(tmp_path)
+    server = HTTPServer(("127.0.0.1", 0), _Nothing)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield "https://localhost:%d/v3" % server.server_address[1]
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def read_only_sqlite(tmp_path):
+    """An existing, migrated SQLite CMDB that this process cannot write (chattr +i as root, else chmod)."""
+    path = tmp_path / "ro" / "cmdb.sqlite"
+    path.parent.mkdir()
+    open_store("sqlite:///%s" % path).close()
+    if os.geteuid() == 0:
+        done = subprocess.run(["chattr", "+i", str(path)], capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            pytest.skip("cannot make a file read-only as root here (chattr +i: %s)" % done.stderr.strip())
+        try:
+            yield path
+        finally:
+            subprocess.run(["chattr", "-i", str(path)], check=False)
+    else:
+        path.chmod(0o444)
+        yield path
+
+
+def _digest(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else None
+
+
+def test_bad_input_gives_one_clear_message_each(ansible, os_simulator, tmp_path, tls_server, read_only_sqlite):
+    cloud = os_simulator.add_cloud(name="demo", regions=("RegionOne",), seed=1, servers=2, projects=1)
+    set_password(cloud)
+    good_yaml = tmp_path / "clouds.yaml"
+    os_simulator.write_clouds_yaml(str(good_yaml), {"demo": cloud.clouds_yaml_entry()})
+    broken_yaml = tmp_path / "broken-clouds.yaml"
+    broken_yaml.write_text("clouds:\n  demo:\n    auth: {auth_url: [unclosed\n   password: %s\n" % MARKER_PASSWORD)
+    corrupt = tmp_path / "corrupt.sqlite"
+    corrupt.write_bytes(b"this is not an SQLite database\n" * 200)
+    pg_port = _free_port()
+
+    def db(name):
+        return "sqlite:///%s" % (tmp_path / ("%s.sqlite" % name))
+
+    auth = dict(cloud.credentials(), password=MARKER_PASSWORD)
+    # name -> (module args, environment, what the message must say)
+    cases = {
+        "bad_type": ({"cloud": "demo", "types": ["serverz"], "cmdb_url": db("bad_type")}, {}, ["types", "serverz"]),
+        "bad_int": ({"cloud": "demo", "lock_timeout": "soon", "cmdb_url": db("bad_int")}, {}, ["lock_timeout"]),
+        "unknown_option": ({"cloud": "demo", "colud": "x", "cmdb_url": db("unknown_option")}, {}, ["colud"]),
+        "bad_interval": (
+            {"cloud": "demo", "full_sync_interval": "every tuesday", "cmdb_url": db("bad_interval")},
+            {},
+            ["full_sync_interval"],
+        ),
+        "unknown_cloud": (
+            {"cloud": "nosuchcloud", "cmdb_url": db("unknown_cloud")},
+            {},
+            ["'nosuchcloud'", "not found in clouds.yaml", "demo"],
+        ),
+        "broken_clouds_yaml": (
+            {"cloud": "demo", "cmdb_url": db("broken_clouds_yaml")},
+            {"OS_CLIENT_CONFIG_FILE": str(broken_yaml)},
+            ["cloud"],
+        ),
+        "wrong_auth_url": (
+            {"cloud": {"name": "wrongurl", "auth": dict(auth, auth_url=cloud.sim.url + "/nowhere/v3")},
+             "cmdb_url": db("wrong_auth_url")},
+            {},
+            ["'wrongurl'", "/nowhere/v3"],
+        ),
+        "certificate": (
+            {"cloud": {"name": "tlscloud", "auth": dict(auth, auth_url=tls_server)}, "cmdb_url": db("certificate")},
+            {},
+            ["'tlscloud'", "certificate", "ca_cert"],
+        ),
+        "read_only_sqlite": (
+            {"cloud": "demo", "types": ["servers"], "cmdb_url": "sqlite:///%s" % read_only_sqlite},
+            {},
+            [str(read_only_sqlite), "read-only"],
+        ),
+        "corrupt_sqlite": (
+            {"cloud": "demo", "types": ["servers"], "cmdb_url": "sqlite:///%s" % corrupt},
+            {},
+            [str(corrupt), "not an SQLite database or is corrupt"],
+        ),
+        "unreachable_postgresql": (
+            {"cloud": "demo", "types": ["servers"],
+             "cmdb_url": "postgresql+psycopg://cmdb:%s@127.0.0.1:%d/cmdb" % (MARKER_PASSWORD, pg_port)},
+            {},
+            ["127.0.0.1:%d" % pg_port, "cannot open the CMDB"],
+        ),
+    }
+    digests = {"read_only_sqlite": _digest(read_only_sqlite), "corrupt_sqlite": _digest(corrupt)}
+    result_dir = tmp_path / "results"
+    result_dir.mkdir()
+    tasks = []
+    for name, (args, env, _expect) in cases.items():
+        tasks.append(
+            {
+                "name": "Case %s" % name,
+                "cmdb.openstack.cmdb_sync": args,
+                "environment": dict({"OS_CLIENT_CONFIG_FILE": str(good_yaml)}, **env),
+                "register": "case_%s" % name,
+                "ignore_errors": True,
+            }
+        )
+        tasks.append(
+            {
+                "name": "Save %s" % name,
+                "ansible.builtin.copy": {
+                    "content": "{{ case_%s | to_json }}" % name,
+                    "dest": str(result_dir / ("%s.json" % name)),
+                    "mode": "0600",
+                },
+            }
+        )
+    play = [{"hosts": "localhost", "gather_facts": False, "tasks": tasks}]
+    done = ansible.playbook(json.dumps(play, indent=1) + "\n", "-vvv")
+    assert done.rc == 0, done.output[-3000:]
+    assert "Traceback" not in done.output
+    assert MARKER_PASSWORD not in done.output
+    for name, (args, _env, expect) in cases.items():
+        result = json.loads((result_dir / ("%s.json" % name)).read_text())
+        assert result.get("failed") is True, (name, result)
+        msg = result["msg"]
+        assert "Traceback" not in json.dumps(result) and "module_stderr" not in result, (name, result)
+        assert "\n" not in msg.strip(), (name, msg)  # one message, not a dump
+        for text in expect:
+            assert text in msg, (name, msg)
+        # nothing written
+        url = args["cmdb_url"]
+        if name in digests:
+            assert _digest(read_only_sqlite if name == "read_only_sqlite" else corrupt) == digests[name], name
+        elif url.startswith("sqlite:///"):
+            path = url[len("sqlite:///") :]
+            if os.path.exists(path):
+                for table in DATA_TABLES:
+                    assert query(url, "SELECT COUNT(*) FROM %s" % table) == [(0,)], (name, table)
+    # invalid arguments fail before anything is opened: no file at all
+    for name in ("bad_type", "bad_int", "unknown_option"):
+        assert not os.path.exists(tmp_path / ("%s.sqlite" % name)), name

@@ -14,6 +14,7 @@ The artefacts of the same runs are grepped for the marker password in test_secre
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 
@@ -31,6 +32,8 @@ from conftest import (
 )
 from hostile import add_hostile_items
 from support.ansible import AnsibleRunner
+
+from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb.sync import run_sync
 
 TYPES = ["servers", "networks", "volumes", "load_balancers"]
 REGIONS = ("RegionOne", "RegionTwo")
@@ -114,6 +117,20 @@ class Matrix:
     pass
 
 
+@contextlib.contextmanager
+def _environ(**values):
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
 @pytest.fixture(scope="module")
 def matrix(tmp_path_factory):
     from os_simulator import Simulator
@@ -147,15 +164,13 @@ def matrix(tmp_path_factory):
             tmp / "hosts.yml", hosts, {"sync_types": TYPES, "cmdb_url": m.url, "result_dir": str(m.result_dir)}
         )
         forks = str(len(CASES))
-        baseline = m.runner.playbook(
-            SYNC_PER_HOST_PLAYBOOK,
-            "--forks",
-            forks,
-            inventory=m.inventory,
-            env={"OS_CLIENT_CONFIG_FILE": str(m.baseline_yaml)},
-        )
-        assert baseline.rc == 0, baseline.output[-5000:]
-        m.baseline = read_results(m.result_dir)
+        # The baseline is not under test: synced in this process (one SDK import instead of 15 processes).
+        m.baseline = {}
+        with _environ(OS_CLIENT_CONFIG_FILE=str(m.baseline_yaml)):
+            for name in CASES:
+                m.baseline[name] = run_sync(
+                    {"cloud": name, "types": TYPES, "cmdb_url": m.url, "full_sync_interval": 0}
+                )
         for result in m.baseline.values():
             assert all(scope["status"] == "ok" for scope in result["scopes"]), result["msg"]
         m.before = snapshot(m.url)
@@ -186,8 +201,6 @@ def matrix(tmp_path_factory):
             cloud.clear_requests()
         m.fault_yaml = tmp / "clouds-faults.yaml"
         sim.write_clouds_yaml(str(m.fault_yaml), fault_entries)
-        for name in os.listdir(m.result_dir):
-            os.unlink(m.result_dir / name)
         m.log_path = tmp / "ansible.log"
         m.run = m.runner.playbook(
             SYNC_PER_HOST_PLAYBOOK,
@@ -290,10 +303,11 @@ def test_fault(matrix, case):
         _assert_synced(matrix, case, region, rtype)  # the complete listing was applied
     else:
         # a clear message naming the cloud, region and type, in the result and in the task output
-        assert ("cloud %r region %r %s" % (case, region, rtype)) in scope["message"], scope
         for text in spec["msg"]:
             assert text in scope["message"], scope
-        if spec["status"] != "not_in_catalog":  # not_in_catalog is not an error: no warning, module ok
+        if spec["status"] == "not_in_catalog":  # not an error: no warning, the module is ok
+            assert ("cloud %r region %r %s" % (case, region, rtype)) in scope["message"], scope
+        else:
             where = "%s/%s/%s %s" % (case, region, rtype, spec["status"])
             assert where in msg, msg
             assert "[WARNING]: " + where in output or spec.get("host_failed"), where

@@ -285,6 +285,17 @@ def _marker(url):
     return values[-1] if values else None
 
 
+def _params_missing_from(url, params):
+    """The first request's parameters that a next link dropped (Octavia keeps only limit,
+    sort and marker in its links, as openstacksdk knows), so filters apply to every page."""
+    try:
+        present = parse_qs(urlparse(url).query, keep_blank_values=True)
+    except ValueError:
+        present = {}
+    missing = dict((key, value) for key, value in params.items() if key not in present)
+    return missing or None
+
+
 def _next_link(body, rtype_pagination, collection_key, endpoint):
     if rtype_pagination == "next":
         link = body.get("next")
@@ -391,9 +402,9 @@ class _Lister:
         seen_urls = set()
         seen_markers = set()
         count = 0
+        base_query = dict(query)
         while url:
             body = self.get(url, query)
-            query = None  # next links carry the whole query
             items = body.get(collection_key)
             if not isinstance(items, list):
                 raise ScopeFailed(
@@ -422,6 +433,7 @@ class _Lister:
             if marker is not None:
                 seen_markers.add(marker)
             url = next_url
+            query = _params_missing_from(next_url, base_query)
 
 
 def _listing_params(session, rtype, all_projects, project_id, filters, changes_since, own_project):

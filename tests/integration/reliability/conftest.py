@@ -87,9 +87,7 @@ def scope_rows(snap, table, cloud, region=None, rtype=None):
 def recap(output):
     """{host: {"ok": n, "changed": n, "failed": n}} from the PLAY RECAP."""
     hosts = {}
-    for match in re.finditer(
-        r"^(\S+)\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", output, re.M
-    ):
+    for match in re.finditer(r"^(\S+)\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", output, re.M):
         hosts[match[1]] = {"ok": int(match[2]), "changed": int(match[3]), "failed": int(match[5])}
     return hosts
 

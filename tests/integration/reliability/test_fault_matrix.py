@@ -20,7 +20,6 @@ import os
 
 import pytest
 from conftest import (
-    MARKER_PASSWORD,
     SYNC_PER_HOST_PLAYBOOK,
     query,
     read_results,
@@ -168,9 +167,7 @@ def matrix(tmp_path_factory):
         m.baseline = {}
         with _environ(OS_CLIENT_CONFIG_FILE=str(m.baseline_yaml)):
             for name in CASES:
-                m.baseline[name] = run_sync(
-                    {"cloud": name, "types": TYPES, "cmdb_url": m.url, "full_sync_interval": 0}
-                )
+                m.baseline[name] = run_sync({"cloud": name, "types": TYPES, "cmdb_url": m.url, "full_sync_interval": 0})
         for result in m.baseline.values():
             assert all(scope["status"] == "ok" for scope in result["scopes"]), result["msg"]
         m.before = snapshot(m.url)
@@ -330,8 +327,11 @@ def test_fault(matrix, case):
 
 def test_429_waited_for_retry_after(matrix):
     result = matrix.results["r429"]
-    statuses = [r["status"] for r in matrix.clouds["r429"].requests(service="compute", path="/servers/detail")
-                if r["region"] == R1]
+    statuses = [
+        r["status"]
+        for r in matrix.clouds["r429"].requests(service="compute", path="/servers/detail")
+        if r["region"] == R1
+    ]
     assert statuses == [429, 200]
     assert result["duration"] >= RETRY_AFTER  # Retry-After was honoured (a lower bound, never flaky)
 
@@ -378,8 +378,14 @@ def test_empty_listing_is_swept_only_when_allowed(matrix):
     assert known  # the refused empty listing left every server live
     done = matrix.runner.module(
         "cmdb_sync",
-        {"cloud": "empty", "types": ["servers"], "regions": [R1], "cmdb_url": matrix.url,
-         "full_sync_interval": 0, "allow_empty_sweep": True},
+        {
+            "cloud": "empty",
+            "types": ["servers"],
+            "regions": [R1],
+            "cmdb_url": matrix.url,
+            "full_sync_interval": 0,
+            "allow_empty_sweep": True,
+        },
         env={"OS_CLIENT_CONFIG_FILE": str(matrix.fault_yaml)},
     )
     assert done.rc == 0, done.output

@@ -123,6 +123,28 @@ def test_links_pagination_follows_absolute_next_hrefs_over_three_pages():
     assert "marker=s-0009" in proxy.calls[1][0] and proxy.calls[1][1] == {}
 
 
+class OctaviaLikeProxy(FakeProxy):
+    """Octavia's next links keep only limit, sort and marker: filters are dropped from the href."""
+
+    def get(self, url, params=None, microversion=None, raise_exc=True):
+        response = super().get(url, params, microversion, raise_exc)
+        for link in response.json().get(self.key + "_links", ()):
+            parsed = urlparse(link["href"])
+            kept = {k: v for k, v in parse_qs(parsed.query).items() if k in ("limit", "marker")}
+            link["href"] = "%s://%s%s?%s" % (parsed.scheme, parsed.netloc, parsed.path, urlencode(kept, doseq=True))
+        return response
+
+
+def test_filters_dropped_from_a_next_link_are_sent_again_on_every_page():
+    proxy = OctaviaLikeProxy(COMPUTE, make_items(25), max_limit=10)
+    the_lister, report = lister(proxy)
+    collect(the_lister, params={"project_id": "p1"})
+    assert report.api_calls == 3
+    for url, params, _microversion in proxy.calls[1:]:
+        assert "project_id=p1" not in url
+        assert params == {"project_id": "p1"}
+
+
 def test_glance_next_is_relative_to_the_endpoint_root_even_behind_a_path_prefix():
     proxy = FakeProxy(IMAGE, make_items(7, "i"), key="images", style="next", max_limit=3)
     the_lister, report = lister(proxy)

@@ -5,8 +5,11 @@ Every measured step of the benchmark runs as a child process, so that its number
 * wall: ``time.perf_counter()`` around the child's whole life;
 * CPU: user + system seconds from ``os.wait4()``: the child plus every descendant it waited for
   (ansible-playbook's forked workers and module processes included);
-* peak RSS (``rss_max_mb``): ``ru_maxrss`` from ``os.wait4()``: the largest single process of the
-  tree, the number that decides whether a step fits in memory;
+* peak RSS (``rss_max_mb``): the largest ``VmHWM`` (peak resident set since ``exec``) of any single
+  process of the tree, sampled from ``/proc/<pid>/status`` every ``poll_interval`` seconds: the
+  number that decides whether a step fits in memory. (``ru_maxrss`` from ``wait4`` is not used
+  for it: on Linux a child's ``ru_maxrss`` starts at its parent's RSS at ``fork`` time, so it
+  would report the harness's own size for every small child.);
 * peak tree RSS (``rss_tree_mb``): the largest sum of RSS over the child and all its live
   descendants, sampled from ``/proc`` every ``poll_interval`` seconds (no psutil needed).
 
@@ -80,18 +83,30 @@ def _rss_kb(pid):
         return 0
 
 
+def _hwm_kb(pid):
+    try:
+        with open("/proc/%d/status" % pid, "rb") as handle:
+            for line in handle:
+                if line.startswith(b"VmHWM:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
 def tree_rss_kb(root_pid):
-    """Sum of the RSS of ``root_pid`` and all its descendants, in KiB."""
+    """(sum of the RSS of ``root_pid`` and all its descendants, largest VmHWM among them), in KiB."""
     children = _children_map()
-    total, stack, seen = 0, [root_pid], set()
+    total, peak, stack, seen = 0, 0, [root_pid], set()
     while stack:
         pid = stack.pop()
         if pid in seen:
             continue
         seen.add(pid)
         total += _rss_kb(pid)
+        peak = max(peak, _hwm_kb(pid))
         stack.extend(children.get(pid, ()))
-    return total
+    return total, peak
 
 
 class _TreePoller(threading.Thread):
@@ -100,11 +115,14 @@ class _TreePoller(threading.Thread):
         self.pid = pid
         self.interval = interval
         self.peak_kb = 0
+        self.hwm_kb = 0
         self._stop_event = threading.Event()
 
     def run(self):
         while not self._stop_event.is_set():
-            self.peak_kb = max(self.peak_kb, tree_rss_kb(self.pid))
+            total, hwm = tree_rss_kb(self.pid)
+            self.peak_kb = max(self.peak_kb, total)
+            self.hwm_kb = max(self.hwm_kb, hwm)
             self._stop_event.wait(self.interval)
 
     def stop(self):
@@ -157,7 +175,7 @@ def run_measured(cmd, env=None, cwd=None, timeout=None, poll_interval=0.05, stdi
         poller.stop()
         meas.rc = proc.returncode
         meas.cpu_user, meas.cpu_sys = usage.ru_utime, usage.ru_stime
-        meas.rss_max_mb = usage.ru_maxrss / 1024.0
+        meas.rss_max_mb = poller.hwm_kb / 1024.0 if poller.hwm_kb else usage.ru_maxrss / 1024.0
         meas.rss_tree_mb = max(poller.peak_kb / 1024.0, meas.rss_max_mb)
         out.seek(0)
         err.seek(0)

@@ -6,13 +6,7 @@ import os
 import re
 import subprocess
 
-import pytest
 from support.paths import COLLECTION_ROOT
-
-try:  # the simulator is built in parallel: skip (with the reason) until its server exists
-    from os_simulator import Simulator  # noqa: F401
-except ImportError as exc:  # pragma: no cover
-    pytest.skip("the OpenStack simulator is not available yet: %s" % exc, allow_module_level=True)
 
 
 def _demo(cwd):

@@ -17,11 +17,6 @@ import sqlalchemy as sa
 from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb import schema
 from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb.store import open_store
 
-try:  # the simulator is built in parallel: skip (with the reason) until its server exists
-    from os_simulator import Simulator  # noqa: F401
-except ImportError as exc:  # pragma: no cover
-    pytest.skip("the OpenStack simulator is not available yet: %s" % exc, allow_module_level=True)
-
 TYPES = ["servers", "volumes", "flavors", "networks", "load_balancers"]
 
 

@@ -24,8 +24,9 @@ args = [arg for arg in sys.argv[1:] if arg not in ("--no-setuptools", "--no-whee
 sys.exit(subprocess.call([sys.executable, "-m", "pip", "install"] + args, env=env))
 PY
 done
-dest="$VENV/sanity/ansible_collections/cmdb/openstack"
-rm -rf "$dest"
+work="$(mktemp -d "${TMPDIR:-/tmp}/cmdb-sanity.XXXXXX")"
+trap 'rm -rf "$work"' EXIT
+dest="$work/ansible_collections/cmdb/openstack"
 mkdir -p "$dest"
 ( cd "$ROOT" && git ls-files -z --cached --others --exclude-standard | while IFS= read -r -d '' f; do
     [ -e "$f" ] && printf '%s\0' "$f"

@@ -75,6 +75,7 @@ cmdb_url: postgresql+psycopg://cmdb@db.example.com/cmdb
 #   |--@paused_clouds:
 #   |  |--lab
 
+---
 # A group per region, and only some accounts:
 plugin: cmdb.openstack.clouds
 only_clouds: [prod, staging]

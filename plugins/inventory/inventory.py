@@ -219,6 +219,7 @@ keyed_groups:
   - key: openstack.metadata.role | default('none')
     prefix: role
 
+---
 # openstack.yml: live from every cloud of clouds.yaml, as openstack.cloud.openstack did
 plugin: cmdb.openstack.inventory
 source: live

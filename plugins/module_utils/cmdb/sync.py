@@ -263,13 +263,36 @@ def run_sync(params, check_mode=False, diff=False, open_cloud=None, gather=None,
         conn_params = dict((key, params.get(key)) for key in CONNECTION_KEYS if params.get(key) is not None)
         name = None
         if account:
-            conn_params = accounts.connection_params(store, account, conn_params)
+            try:
+                conn_params = accounts.connection_params(store, account, conn_params)
+            except accounts.AccountUnavailable as exc:
+                if exc.reason != "paused":
+                    raise
+                # A paused account is a state the operator chose (or auth failures caused), not an error.
+                return {
+                    "changed": False,
+                    "skipped": True,
+                    "cloud": account,
+                    "cmdb_url": store.url,
+                    "types": [],
+                    "summary": {},
+                    "scopes": [],
+                    "warnings": [],
+                    "msg": "account %s is paused: nothing synced (%s)" % (account, exc.message),
+                    "duration": round(time.monotonic() - started, 3),
+                }
             name = conn_params.pop("name", account)
             requested = params.get("types") if params.get("types") else None
+            regions = list(params["regions"]) if params.get("regions") else None
             if params.get("only_due"):
-                types = accounts.due_types(store, account, requested_types=requested, now=now)
+                # With types named, only_due means "the due ones among these".
+                types = accounts.due_types(
+                    store, account, requested_types=requested, now=now, regions=regions, force=False
+                )
             else:
-                types = accounts.due_types(store, account, requested_types=requested or ["all"], now=now)
+                types = accounts.due_types(
+                    store, account, requested_types=requested or ["all"], now=now, regions=regions
+                )
         if params.get("regions"):
             conn_params["region_name"] = list(params["regions"])
         base = {

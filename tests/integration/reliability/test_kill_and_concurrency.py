@@ -193,6 +193,7 @@ def test_sigkill_of_ansible_playbook_during_the_sync(ansible, os_simulator, tmp_
     try:
         while time.monotonic() < deadline and proc.poll() is None:
             applied = query(url, "SELECT COUNT(*) FROM sync_runs WHERE status = 'ok' AND type = 'servers'")[0][0]
+            print("poll", time.monotonic(), applied, query(url, "SELECT type, status FROM sync_runs"))
             if applied >= 2:  # the servers listing of this run is applied; volumes still hang
                 os.killpg(proc.pid, signal.SIGKILL)
                 killed = True

@@ -55,7 +55,8 @@ FLOW = r"""
           - first.types | sort == ['flavors', 'servers']
           - second.types == []
           - wrong.results | map(attribute='failed') | list == [true, true]
-          - paused is failed
+          - paused is skipped
+          - paused is not failed
           - "'paused' in paused.msg"
 """
 

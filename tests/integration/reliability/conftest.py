@@ -163,3 +163,11 @@ def read_results(result_dir):
             with open(os.path.join(result_dir, name)) as handle:
                 results[name[:-5]] = json.load(handle)
     return results
+
+
+@pytest.fixture(scope="session")
+def matrix(tmp_path_factory):
+    """The fault-matrix run (see matrix_setup.py): built once, used by several test modules."""
+    from matrix_setup import build_matrix
+
+    yield from build_matrix(tmp_path_factory)

@@ -11,8 +11,8 @@ import os
 import shutil
 import signal
 import subprocess
-import tempfile
 import sys
+import tempfile
 import textwrap
 import time
 
@@ -57,6 +57,40 @@ def _actions(url, cloud, ids):
         if rid in out:
             out[rid].append(action)
     return out
+
+
+def _descendants(pid):
+    """Every descendant process of ``pid`` (from /proc), children first."""
+    parents = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open("/proc/%s/stat" % entry) as handle:
+                    parents[int(entry)] = int(handle.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        children = [child for child, parent in parents.items() if parent == current]
+        found.extend(children)
+        todo.extend(children)
+    return found
+
+
+def _cmdline(pid):
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as handle:
+            return handle.read().replace(b"\0", b" ").decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+def _kill(pid):
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
 
 
 def _mutate_servers(cloud, renamed=12, deleted=3):
@@ -186,22 +220,24 @@ def test_sigkill_of_ansible_playbook_during_the_sync(ansible, os_simulator, tmp_
         cwd=COLLECTION_ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
-        start_new_session=True,
     )
     deadline = time.monotonic() + 60
     killed = False
     try:
         while time.monotonic() < deadline and proc.poll() is None:
             applied = query(url, "SELECT COUNT(*) FROM sync_runs WHERE status = 'ok' AND type = 'servers'")[0][0]
-            print("poll", time.monotonic(), applied, query(url, "SELECT type, status FROM sync_runs"))
             if applied >= 2:  # the servers listing of this run is applied; volumes still hang
-                os.killpg(proc.pid, signal.SIGKILL)
+                tree = _descendants(proc.pid)
+                assert any("cmdb_sync" in _cmdline(pid) for pid in tree), [_cmdline(pid) for pid in tree]
+                for pid in [proc.pid] + tree:  # the module runs in its own session: kill the whole tree
+                    _kill(pid)
                 killed = True
                 break
             time.sleep(0.05)
     finally:
-        if proc.poll() is None and not killed:
-            os.killpg(proc.pid, signal.SIGKILL)
+        if not killed:
+            for pid in [proc.pid] + _descendants(proc.pid):
+                _kill(pid)
         proc.communicate(timeout=30)
     assert killed, "the run finished before it could be killed"
     cloud.faults.clear()

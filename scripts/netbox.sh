@@ -267,6 +267,7 @@ Token(user=user, version=2, key=os.environ["NETBOX_TOKEN_KEY"], token=os.environ
       description="cmdb.openstack tests").save()
 ' >>"$CACHE/migrate.log" 2>&1 || { tail -n 30 "$CACHE/migrate.log" >&2; die "creating the admin token failed"; }
     stop_private_redis
+    rm -rf "$build_root"
     if command -v pg_dump >/dev/null 2>&1; then
       if pg_dump -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" -Fc -f "$CACHE/template.dump.tmp" "$building"; then
         mv "$CACHE/template.dump.tmp" "$CACHE/template.dump"
@@ -388,8 +389,8 @@ EOF
 stop_gunicorn() {
   local pid i
   pid=$(gunicorn_pid) || { rm -f "$RUN/gunicorn.pid"; return 0; }
-  # INT: gunicorn's quick shutdown. gunicorn runs in its own session (setsid): its process group is its pid.
-  kill -INT "$pid" 2>/dev/null || true
+  # TERM: graceful shutdown (--graceful-timeout 5). gunicorn runs in its own session (setsid): its group is its pid.
+  kill -TERM "$pid" 2>/dev/null || true
   for i in $(seq 100); do
     kill -0 "$pid" 2>/dev/null || break
     if [ "$i" = 100 ]; then

@@ -31,7 +31,7 @@ description:
   - The watermark lives in NetBox, so a NetBox restored from a backup is brought up to date from its own state. If
     the CMDB purges change-log entries the sync has not applied yet, run once with O(full=true).
 author:
-  - cmdb.openstack contributors
+  - cmdb.openstack maintainers (@cmdb-openstack)
 requirements:
   - python >= 3.8
   - pynetbox
@@ -106,21 +106,17 @@ seealso:
 """
 
 EXAMPLES = r"""
-- name: Sync the clouds into the CMDB, then into NetBox
-  hosts: localhost
-  gather_facts: false
-  tasks:
-    - name: Sync the demo cloud into the CMDB
-      cmdb.openstack.cmdb_sync:
-        cloud: demo
-        cmdb_url: sqlite:///cmdb.sqlite
+- name: Sync the demo cloud into the CMDB
+  cmdb.openstack.cmdb_sync:
+    cloud: demo
+    cmdb_url: sqlite:///cmdb.sqlite
 
-    - name: Write the changes into NetBox
-      cmdb.openstack.netbox_sync:
-        netbox_url: https://netbox.example.com
-        netbox_token: "{{ vault_netbox_token }}"
-        cmdb_url: sqlite:///cmdb.sqlite
-        retention: 14
+- name: Write the changes into NetBox
+  cmdb.openstack.netbox_sync:
+    netbox_url: https://netbox.example.com
+    netbox_token: "{{ vault_netbox_token }}"
+    cmdb_url: sqlite:///cmdb.sqlite
+    retention: 14
 
 - name: A first load of a large estate, 20 batches of 500 servers per run
   cmdb.openstack.netbox_sync:
@@ -157,7 +153,7 @@ counts:
   type: dict
   sample: {"virtual_machines": {"created": 12, "updated": 0, "deleted": 0}}
 totals:
-  description: Sums of O(counts) per action.
+  description: Sums of RV(counts) per action.
   returned: success
   type: dict
   sample: {"created": 40, "updated": 2, "deleted": 0}

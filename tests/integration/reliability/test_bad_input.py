@@ -123,11 +123,14 @@ def bad_runs(tmp_path_factory):
 
     tmp_path = tmp_path_factory.mktemp("bad-input")
     sim = Simulator().start()
-    with tls_server(tmp_path) as tls_url, read_only_sqlite(tmp_path) as read_only:
-        try:
-            yield _run_cases(sim, tmp_path, tls_url, read_only)
-        finally:
-            sim.stop()
+    stack = contextlib.ExitStack()
+    try:
+        tls_url = stack.enter_context(tls_server(tmp_path))
+        read_only = stack.enter_context(read_only_sqlite(tmp_path))
+        yield _run_cases(sim, tmp_path, tls_url, read_only)
+    finally:
+        stack.close()
+        sim.stop()
 
 
 def _run_cases(sim, tmp_path, tls_url, read_only):
@@ -227,7 +230,7 @@ def _run_cases(sim, tmp_path, tls_url, read_only):
         )
     play = [{"hosts": "localhost", "gather_facts": False, "tasks": tasks}]
     runner = AnsibleRunner(tmp_path)
-    done = runner.playbook(json.dumps(play, indent=1) + "\n", "-vvv")
+    done = runner.playbook(json.dumps(play, indent=1) + "\n", "-vvvv")
     results = {}
     for name in cases:
         path = result_dir / ("%s.json" % name)

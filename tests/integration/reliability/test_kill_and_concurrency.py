@@ -288,7 +288,7 @@ def test_two_overlapping_runs_of_one_cloud(ansible, os_simulator, tmp_path):
     env = ansible.env({"OS_CLIENT_CONFIG_FILE": str(clouds_yaml)})
     procs = [
         subprocess.Popen(cmd, env=env, cwd=COLLECTION_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        for _ in range(2)
+        for _index in range(2)
     ]
     outputs = [proc.communicate(timeout=300)[0] for proc in procs]
     for proc, output in zip(procs, outputs):

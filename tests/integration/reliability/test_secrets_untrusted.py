@@ -16,7 +16,6 @@ import sys
 
 import pytest
 from conftest import (
-    CONTROL,
     JINJA_BLOCK,
     JINJA_LOOKUP,
     LONG,
@@ -33,6 +32,11 @@ from support.paths import COLLECTION_ROOT
 NUL_NAME_DEFECT = (
     "defect: plugins/inventory/inventory.py (source: cmdb) takes openstack.name from the resources.name "
     "column, a searchable copy with NUL replaced by U+FFFD, instead of the exact attributes.name"
+)
+
+NUL_INFO_DEFECT = (
+    "defect: plugins/module_utils/cmdb/queries.py find_resources returns name from the resources.name column "
+    "(NUL replaced by U+FFFD) instead of the exact attributes name"
 )
 
 #: What `id` prints: if it shows up, a lookup ran.
@@ -222,9 +226,12 @@ PRINT_PLAYBOOK = """\
 """
 
 
-def test_hostile_data_round_trips_through_cmdb_info_and_a_playbook_literally(matrix, ansible, tmp_path):
+@pytest.fixture(scope="module")
+def printed(matrix, tmp_path_factory):
+    """cmdb_info -> a playbook that prints and saves the hostile items: (run, what the play saw)."""
+    tmp_path = tmp_path_factory.mktemp("printed")
     out = tmp_path / "seen.json"
-    done = ansible.playbook(
+    done = AnsibleRunner(tmp_path).playbook(
         PRINT_PLAYBOOK,
         "-v",
         extra_vars={
@@ -233,25 +240,39 @@ def test_hostile_data_round_trips_through_cmdb_info_and_a_playbook_literally(mat
             "out": str(out),
         },
     )
+    return done, (_plain(json.loads(out.read_text())) if out.exists() else None)
+
+
+def test_hostile_data_round_trips_through_cmdb_info_and_a_playbook_literally(matrix, printed):
+    done, seen = printed
     assert done.rc == 0, done.output[-3000:]
     assert "Traceback" not in done.output
     assert EXECUTED not in done.output  # the lookup never ran
     assert "loop0" not in done.output and "loop1loop2" not in done.output  # the {% for %} never ran
     assert "NAME=" + JINJA_LOOKUP in done.output  # printed literally
-    seen = _plain(json.loads(out.read_text()))
     by_id = {item["id"]: item for item in seen["resources"]}
     assert set(by_id) == set(matrix.hostile)
     for rid, (_rtype, item) in matrix.hostile.items():
         stored = by_id[rid]
         for key in ("name", "description", "metadata", "tags"):  # byte-exact: NUL, control chars, 20k chars
             assert stored["attributes"].get(key) == item.get(key), (rid, key)
-        assert stored["name"] == item["name"]
+        if "\x00" not in item["name"]:
+            assert stored["name"] == item["name"]
     assert JINJA_LOOKUP in seen["names"] and SQL_INJECTION in seen["names"]
     server = next(i for _t, i in matrix.hostile.values() if i["name"] == JINJA_LOOKUP)
     assert by_id[server["id"]]["attributes"]["metadata"] == HOSTILE_METADATA
-    assert {UNICODE, CONTROL[:10]} <= {n[:10] if n == CONTROL else n for n in seen["names"]}
+    assert UNICODE in seen["names"]
     assert any(i["attributes"].get("description") == LONG for i in seen["resources"])
     assert any(i["name"] == JINJA_BLOCK for i in seen["resources"])
+
+
+@pytest.mark.xfail(strict=True, reason=NUL_INFO_DEFECT)
+def test_cmdb_info_returns_a_name_with_nul_exactly(matrix, printed):
+    _done, seen = printed
+    by_id = {item["id"]: item for item in seen["resources"]}
+    for rid, (_rtype, item) in matrix.hostile.items():
+        if "\x00" in item["name"]:
+            assert by_id[rid]["name"] == item["name"]
 
 
 def test_sql_injection_looking_ids_and_names_change_nothing_else(matrix, ansible):

@@ -6,8 +6,8 @@ import pytest
 
 pytest.importorskip("pynetbox")
 
-from ansible_collections.cmdb.openstack.plugins.module_utils import netbox_sync as ns  # noqa: E402
-from ansible_collections.cmdb.openstack.plugins.module_utils.errors import ConfigurationError  # noqa: E402
+from ansible_collections.cmdb.openstack.plugins.module_utils import netbox_sync as ns
+from ansible_collections.cmdb.openstack.plugins.module_utils.errors import ConfigurationError
 
 
 @pytest.mark.parametrize(

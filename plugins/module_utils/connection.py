@@ -50,6 +50,13 @@ try:
 except ImportError:  # pragma: no cover - Python 2 is not supported
     from urlparse import urlparse
 
+try:
+    import yaml
+
+    HAS_YAML = True
+except ImportError:  # pragma: no cover - comes with ansible-core and openstacksdk
+    HAS_YAML = False
+
 ALL_REGIONS = "all"
 
 # openstacksdk warns about its own deprecated defaults (InfluxDB, statsd) on every config load.
@@ -247,6 +254,47 @@ def _catalog_regions(conn):
     return regions
 
 
+def _config_file_candidates():
+    """The clouds.yaml / secure.yaml files openstacksdk reads, in its documented search order."""
+    explicit = [os.environ.get(var) for var in ("OS_CLIENT_CONFIG_FILE", "OS_CLIENT_SECURE_FILE")]
+    if any(explicit):
+        return [path for path in explicit if path]
+    folders = [os.getcwd(), os.path.expanduser("~/.config/openstack"), "/etc/openstack"]
+    return [
+        os.path.join(folder, "%s.%s" % (stem, ext))
+        for stem in ("clouds", "secure")
+        for folder in folders
+        for ext in ("yaml", "yml")
+    ]
+
+
+def _check_config_files_parse(cloud_name=None):
+    """openstacksdk silently skips a clouds.yaml it cannot parse and then reports the cloud as
+    missing (or reads another file further down the search path); name the broken file instead."""
+    if not HAS_YAML:
+        return
+    for path in _config_file_candidates():
+        if not os.path.isfile(path):
+            continue
+        try:
+            with open(path) as handle:
+                content = yaml.safe_load(handle)
+        except (OSError, yaml.YAMLError) as exc:
+            raise ConfigurationError(
+                "%s%s is not a valid clouds.yaml: %s. Fix the file (YAML syntax) or point "
+                "OS_CLIENT_CONFIG_FILE at a valid one." % (_cloud_prefix(cloud_name), path, " ".join(str(exc).split()))
+            )
+        if content is not None and not isinstance(content, dict):
+            raise ConfigurationError(
+                "%s%s is not a valid clouds.yaml: expected a mapping with a 'clouds' key, got %s"
+                % (_cloud_prefix(cloud_name), path, type(content).__name__)
+            )
+
+
+def _cloud_prefix(cloud_name):
+    return "cloud %r: " % cloud_name if cloud_name else ""
+
+
 def _load_cloud_config(params, cloud):
     """Return (OpenStackConfig, CloudRegion, config-declared regions, display name)."""
     options = _sdk_options(params)
@@ -272,6 +320,7 @@ def _load_cloud_config(params, cloud):
             "cloud must be a clouds.yaml cloud name (string) or a cloud configuration (dict), got %s"
             % type(cloud).__name__
         )
+    _check_config_files_parse(cloud or os.environ.get("OS_CLOUD"))
     config = openstack.config.OpenStackConfig()
     name = cloud or None
     if name and name not in config.get_cloud_names():

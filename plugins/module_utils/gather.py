@@ -333,6 +333,7 @@ class _Lister:
         where = _where(self.scope)
         server_errors = 0
         rate_limited = 0
+        unauthorized = 0
         while True:
             if self.cancel.is_set():
                 raise _Cancelled()
@@ -365,6 +366,12 @@ class _Lister:
                     "%s: rate limited (HTTP 429) by %s %d times in a row" % (where, self.service_type, rate_limited),
                     429,
                 )
+            if status == 401 and unauthorized == 0:
+                # Scopes share one session: when the token expires, keystoneauth re-authenticates in
+                # the first thread that sees the 401 and refuses to invalidate again in the others.
+                # Their retry carries the fresh token; only a second 401 in a row is a real failure.
+                unauthorized += 1
+                continue
             if status == 401:
                 raise ScopeFailed(
                     "auth_failed",

@@ -137,6 +137,7 @@ def read_cmdb(store, clouds=None, regions=None, projects=None, max_age=3600, inc
     import sqlalchemy as sa
 
     from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb import schema
+    from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb.apply import exact_name
 
     now = _naive(now) or utcnow()
     res = schema.resources
@@ -232,6 +233,7 @@ def read_cmdb(store, clouds=None, regions=None, projects=None, max_age=3600, inc
     newest = {}
     for row in servers:
         cloud, region, sid = row[0], row[1], row[2]
+        attributes = _json(row[8])
         last_seen = _naive(row[10])
         confirmed = synced_at.get((cloud, region))
         if confirmed is not None and row[11] is None and (last_seen is None or confirmed > last_seen):
@@ -242,12 +244,12 @@ def read_cmdb(store, clouds=None, regions=None, projects=None, max_age=3600, inc
             "cloud": cloud,
             "region": region,
             "id": sid,
-            "name": row[3],
+            "name": exact_name("servers", row[3], attributes),
             "project_id": row[4],
             "status": row[5],
             "created_at": row[6],
             "updated_at": row[7],
-            "attributes": _json(row[8]),
+            "attributes": attributes,
             "first_seen": row[9],
             "last_seen": last_seen,
             "deleted_at": row[11],

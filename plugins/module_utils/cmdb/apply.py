@@ -39,6 +39,7 @@ except ImportError:  # pragma: no cover - reported by the modules with missing_r
     HAS_SQLALCHEMY = False
     SQLALCHEMY_IMPORT_ERROR = traceback.format_exc()
 
+from ansible_collections.cmdb.openstack.plugins.module_utils import catalog
 from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb import schema
 from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb.store import utcnow
 
@@ -62,6 +63,17 @@ def content_hash(record):
     content["relations"] = _relations_of(record)
     text = json.dumps(content, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def exact_name(type_name, stored, attributes):
+    """The name exactly as the API returned it: the ``name`` column is a cleaned, searchable copy
+    (NUL replaced, length capped), the item in ``attributes`` keeps the original."""
+    if isinstance(attributes, dict):
+        rtype = catalog.RESOURCE_TYPES.get(type_name)
+        value = attributes.get(rtype.fields["name"] if rtype else "name")
+        if isinstance(value, str):
+            return value
+    return stored
 
 
 def clean_text(value, limit=None):

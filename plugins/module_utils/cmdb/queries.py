@@ -27,7 +27,7 @@ except ImportError:  # pragma: no cover - reported by the modules with missing_r
     SQLALCHEMY_IMPORT_ERROR = traceback.format_exc()
 
 from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb import schema
-from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb.apply import APPLIED
+from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb.apply import APPLIED, exact_name
 from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb.store import iso, utcnow
 from ansible_collections.cmdb.openstack.plugins.module_utils.errors import ConfigurationError
 from ansible_collections.cmdb.openstack.plugins.module_utils.intervals import parse_interval
@@ -166,7 +166,7 @@ def find_resources(
         for row in rows:
             record = {
                 "id": row.id,
-                "name": row.name,
+                "name": exact_name(row.type, row.name, row.attributes),
                 "type": row.type,
                 "cloud": row.cloud,
                 "region": row.region,

@@ -16,12 +16,6 @@ TYPES = ["servers", "networks", "volumes", "load_balancers"]
 REGIONS = ("RegionOne", "RegionTwo")
 R1 = "RegionOne"
 
-TOKEN_DEFECT = (
-    "defect: gather._Lister.get treats the first 401 as final; when a token is revoked while several scopes "
-    "are in flight, keystoneauth re-authenticates for one thread only (invalidate() returns False for the "
-    "others) and the other scopes end auth_failed"
-)
-
 #: case -> how it is set up and what it must give. ``scope``: the failing (region, type), or None when
 #: the whole cloud fails (before any region is known). ``status``: that scope's status.
 CASES = {
@@ -33,7 +27,7 @@ CASES = {
     "e503": dict(scope=(R1, "servers"), status="error", msg=["HTTP 503", "after 3 tries"], attempts=3),
     "strict503": dict(scope=(R1, "servers"), status="error", host_failed=True, strict=True, msg=["HTTP 503"]),
     "r429": dict(scope=(R1, "servers"), status="ok", recovered=True, attempts=2),
-    "token": dict(scope=(R1, "servers"), status="ok", recovered=True, page_size=2, xfail=TOKEN_DEFECT),
+    "token": dict(scope=(R1, "servers"), status="ok", recovered=True, page_size=2),
     "f403": dict(scope=(R1, "load_balancers"), status="forbidden", msg=["forbidden (HTTP 403)"], http=403),
     "nosvc": dict(scope=(R1, "volumes"), status="not_in_catalog", msg=["not in the service catalog"]),
     "hang": dict(scope=(R1, "servers"), status="error", msg=["timed out"]),

@@ -29,16 +29,6 @@ from hostile import HOSTILE_METADATA, SQL_ID
 from support.ansible import AnsibleRunner
 from support.paths import COLLECTION_ROOT
 
-NUL_NAME_DEFECT = (
-    "defect: plugins/inventory/inventory.py (source: cmdb) takes openstack.name from the resources.name "
-    "column, a searchable copy with NUL replaced by U+FFFD, instead of the exact attributes.name"
-)
-
-NUL_INFO_DEFECT = (
-    "defect: plugins/module_utils/cmdb/queries.py find_resources returns name from the resources.name column "
-    "(NUL replaced by U+FFFD) instead of the exact attributes name"
-)
-
 #: What `id` prints: if it shows up, a lookup ran.
 EXECUTED = "uid="
 
@@ -179,7 +169,7 @@ def test_inventory_cache_and_log_hold_no_secret(matrix, inventories):
 
 @pytest.mark.parametrize(
     "source",
-    [pytest.param("cmdb", marks=pytest.mark.xfail(strict=True, reason=NUL_NAME_DEFECT)), "live"],
+    ["cmdb", "live"],
 )
 def test_inventory_shows_a_name_with_nul_exactly(matrix, inventories, source):
     run = inventories["runs"][source]
@@ -266,7 +256,6 @@ def test_hostile_data_round_trips_through_cmdb_info_and_a_playbook_literally(mat
     assert any(i["name"] == JINJA_BLOCK for i in seen["resources"])
 
 
-@pytest.mark.xfail(strict=True, reason=NUL_INFO_DEFECT)
 def test_cmdb_info_returns_a_name_with_nul_exactly(matrix, printed):
     _done, seen = printed
     by_id = {item["id"]: item for item in seen["resources"]}

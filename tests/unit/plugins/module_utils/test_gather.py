@@ -233,12 +233,21 @@ def test_rate_limit_is_bounded():
     ids=["403", "401", "malformed-json", "400", "not-an-object"],
 )
 def test_statuses(response, status, http_status):
-    proxy = FakeProxy(COMPUTE, faults=[response])
+    # A 401 is retried once (another thread may have re-authenticated): two in a row are final.
+    proxy = FakeProxy(COMPUTE, faults=[response, response] if status == "auth_failed" else [response])
     the_lister, _unused = lister(proxy)
     with pytest.raises(g.ScopeFailed) as info:
         collect(the_lister)
     assert (info.value.status, info.value.http_status) == (status, http_status)
     assert "cloud 'demo' region 'RegionOne' servers" in info.value.message
+
+
+def test_one_401_is_retried_with_the_token_another_scope_refreshed():
+    unauthorized = FakeResponse(401, {"error": {"message": "The request you have made requires authentication."}})
+    proxy = FakeProxy(COMPUTE, make_items(3), faults=[unauthorized])
+    the_lister, report = lister(proxy)
+    assert len(collect(the_lister)) == 3
+    assert report.api_calls == 2
 
 
 def test_forbidden_message_carries_the_api_message():

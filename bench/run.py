@@ -203,7 +203,10 @@ class Bench:
         meas, calls = self.counted(
             simh,
             lambda: self.worker(
-                "inventory", {"source": path}, scen.timeout, "inventory-%s-%s" % (step.split("(")[1][:4], scen.key)
+                "inventory",
+                {"source": path},
+                scen.timeout,
+                "inventory-%s-%s" % ("10k" if "10,000" in step else "cmdb", scen.key),
             ),
         )
         secs = meas.result.get("plugin_seconds")
@@ -316,7 +319,8 @@ class Bench:
             sqlite_url = None
             if not self.opts.no_cmdb and scen.run_cmdb:
                 sqlite_url = self.step_cmdb(scen, simh, clouds)
-                self.step_inventory_cmdb(scen, sqlite_url, clouds, simh)
+                if scen.run_cmdb_inventory:
+                    self.step_inventory_cmdb(scen, sqlite_url, clouds, simh)
             if scen.run_live_inventory:
                 self.step_inventory_live(scen, simh, clouds)
             if scen.run_reference_inventory:

@@ -13,9 +13,13 @@ if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; 
   echo "==> setting up $VENV (pinned packages from requirements.txt and tests/requirements.txt)"
   "$PYTHON" -m venv "$VENV"
   "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
-  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$ROOT/tests/requirements.txt" 2>&1 \
-    | grep -v "^WARNING: Location" || true
-  "$VENV/bin/python" -c "import ansible, openstack, sqlalchemy, alembic, psycopg, pytest" \
+  if ! "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$ROOT/tests/requirements.txt" \
+    >"$VENV/pip-install.log" 2>&1; then
+    grep -v "^WARNING: Location" "$VENV/pip-install.log" >&2 || true
+    echo "error: pip could not install the pinned packages (requirements.txt, tests/requirements.txt)" >&2
+    exit 1
+  fi
+  "$VENV/bin/python" -c "import ansible, openstack, sqlalchemy, alembic, psycopg, pynetbox, pytest" \
     || { echo "error: installing the pinned packages into $VENV failed (see pip output above)" >&2; exit 1; }
   echo "$want" > "$stamp"
 fi

@@ -1335,7 +1335,9 @@ class Syncer:
         cid = cluster["id"]
         actual_vms = {}
         if not nothing_there and cid > 0:
-            for vm in self._list_by(VM, "cf_openstack_id", server_ids, tag=TAG_SLUG, cluster_id=cid):
+            for vm in self._list_by(
+                VM, "cf_openstack_id", server_ids, tag=TAG_SLUG, cluster_id=cid, exclude="config_context"
+            ):
                 actual_vms[(vm.get("custom_fields") or {}).get(CF_ID)] = _normalize_actual(vm)
 
         # 1. virtual machines
@@ -1560,7 +1562,9 @@ class Syncer:
         if cluster["id"] < 0:
             return
         doomed = []
-        for vm in self._list(VM, cluster_id=cluster["id"], tag=TAG_SLUG, status=self.deleted_status):
+        for vm in self._list(
+            VM, cluster_id=cluster["id"], tag=TAG_SLUG, status=self.deleted_status, exclude="config_context"
+        ):
             deleted_at = _parse_dt((vm.get("custom_fields") or {}).get(CF_DELETED_AT))
             if deleted_at is not None and deleted_at <= self.cutoff:
                 doomed.append(vm)
@@ -1579,7 +1583,7 @@ class Syncer:
             return
         known = set(self.cmdb.server_ids(cloud, region))
         updates, notes = [], []
-        for vm in self._list(VM, cluster_id=cluster["id"], tag=TAG_SLUG):
+        for vm in self._list(VM, cluster_id=cluster["id"], tag=TAG_SLUG, exclude="config_context"):
             sid = (vm.get("custom_fields") or {}).get(CF_ID)
             if not sid or sid in known or _choice(vm.get("status")) == self.deleted_status:
                 continue

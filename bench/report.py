@@ -92,7 +92,7 @@ def write(out_dir, meta, scenarios, rows, targets, chart_ok, command):
         "",
     ]
     for key, value in meta.items():
-        if key in ("date", "notes"):
+        if key in ("date", "notes", "command"):
             continue
         lines.append("- **%s**: %s" % (key, fmt(value)))
     for note in meta.get("notes") or ():

@@ -488,13 +488,32 @@ def parse_args(argv):
     parser.add_argument("--no-reference", action="store_true", help="skip openstack.cloud (no Python 3.12 venv)")
     parser.add_argument("--no-postgres", action="store_true", help="skip PostgreSQL")
     parser.add_argument("--no-cmdb", action="store_true", help="skip the CMDB and CMDB inventory steps")
+    parser.add_argument(
+        "--report-only", action="store_true", help="rewrite results.md and chart.png from results.json (no run)"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the work directory (databases, configs, logs)")
     parser.add_argument("--profile", metavar="DIR", help="write a cProfile file per worker step into DIR")
     return parser.parse_args(argv)
 
 
+def report_only(opts):
+    """Re-evaluate the targets and rewrite results.md and chart.png from an existing results.json."""
+    with open(os.path.join(opts.out, "results.json")) as fh:
+        data = json.load(fh)
+    keys = [s["key"] for s in data["scenarios"]]
+    tgts = targets_mod.evaluate(data["rows"], keys, quick=opts.quick)
+    command = data["meta"].pop("command", None) or "bash bench/run.sh"
+    report.write(opts.out, data["meta"], data["scenarios"], data["rows"], tgts, chart_ok=False, command=command)
+    chart_ok = draw_chart(opts.out)
+    path = report.write(opts.out, data["meta"], data["scenarios"], data["rows"], tgts, chart_ok, command)
+    log("rewrote %s%s" % (path, " and chart.png" if chart_ok else ""))
+    return 0
+
+
 def main(argv=None):
     opts = parse_args(argv if argv is not None else sys.argv[1:])
+    if opts.report_only:
+        return report_only(opts)
     if opts.profile:
         os.makedirs(opts.profile, exist_ok=True)
     started = datetime.datetime.now(datetime.timezone.utc)
@@ -509,6 +528,7 @@ def main(argv=None):
 
     def write_report(rows, chart=False):
         meta = machine_meta(opts, started)
+        meta["command"] = command
         meta["total benchmark time"] = "%.0f s" % (time.perf_counter() - t0)
         tgts = targets_mod.evaluate(rows, scenario_list, quick=opts.quick)
         scen_info = [

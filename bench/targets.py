@@ -166,7 +166,9 @@ def evaluate(rows, scenario_list, quick=False):
             ratio = large["rss_max_mb"] / max(small["rss_max_mb"], 1e-3)
             why = "S %.0f MB, L %.0f MB" % (small["rss_max_mb"], large["rss_max_mb"])
             if ratio > 2:
-                why += "; memory grows with the data: something holds every item (see README.md, profiling)"
+                why += (
+                    "; memory grows with the largest scope (per-scope maps of ids and hashes; see README.md, finding 4)"
+                )
             _target(out, name, "L vs S", "%.2fx" % ratio, ratio <= 2.0, why)
         elif "L" in keys or not quick:
             _na(out, name, "L vs S", _why_missing(small, large))

@@ -8,7 +8,8 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-import collection_path  # noqa: F401  (the collection on sys.path)
+# The collection on sys.path
+import collection_path  # noqa: F401  # pylint: disable=unused-import
 
 
 def _cloud_params(cloud):
@@ -54,9 +55,8 @@ def gather_one_cloud(cloud, types, workers):
         kwargs = {"max_workers": workers} if workers else {}
         gather.gather(session, types or None, consumer=consumer, **kwargs)
     finally:
-        close = getattr(session, "close", None)
-        if close:
-            close()
+        if hasattr(session, "close"):
+            session.close()
     errors = []
     calls = sum(getattr(report, "api_calls", 0) or 0 for report in consumer.reports)
     for report in consumer.reports:

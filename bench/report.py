@@ -42,10 +42,10 @@ def fmt(value, key=None):
 
 
 def markdown_table(rows):
-    out = ["| " + " | ".join(title for _, title in COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+    out = ["| " + " | ".join(title for _key, title in COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     for row in rows:
         cells = []
-        for key, _ in COLUMNS:
+        for key, _title in COLUMNS:
             value = row.get(key)
             if key == "extra":
                 notes = []

@@ -131,7 +131,7 @@ def postgres_server():
 
 
 def postgres_version():
-    url, _ = postgres_server()
+    url, _error = postgres_server()
     if not url:
         return None
     import psycopg

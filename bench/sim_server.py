@@ -21,7 +21,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-import collection_path  # noqa: F401  (the simulator on sys.path)
+# The simulator on sys.path
+import collection_path  # noqa: F401  # pylint: disable=unused-import
 
 
 def start_simulator():

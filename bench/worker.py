@@ -22,7 +22,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 if HERE not in sys.path:
     sys.path.insert(0, HERE)
 
-import collection_path  # noqa: F401  (puts ansible_collections.cmdb.openstack on sys.path)
+# Puts ansible_collections.cmdb.openstack on sys.path
+import collection_path  # noqa: F401  # pylint: disable=unused-import
 
 RESULT_PREFIX = "BENCH_RESULT "
 

@@ -65,7 +65,7 @@ def quick_report(tmp_path_factory):
 
 
 def test_report_has_every_row(quick_report):
-    _, data, proc = quick_report
+    _out, data, proc = quick_report
     present = {(row["scenario"], row["step"], row["tool"]): row for row in data["rows"]}
     for step, tool in EXPECTED_STEPS:
         row = present.get(("S", step, tool))
@@ -77,7 +77,7 @@ def test_report_has_every_row(quick_report):
 
 
 def test_gather_and_floor_list_the_same_resources(quick_report):
-    _, data, _ = quick_report
+    _out, data, _proc = quick_report
     rows = {(r["step"], r["tool"]): r for r in data["rows"] if r["scenario"] == "S"}
     floor, ours = rows[("gather", "API floor")], rows[("gather", "cmdb.openstack")]
     if floor["status"] != "ok" or ours["status"] != "ok":
@@ -87,7 +87,7 @@ def test_gather_and_floor_list_the_same_resources(quick_report):
 
 
 def test_report_states_every_target(quick_report):
-    out, data, _ = quick_report
+    out, data, _proc = quick_report
     names = [t["target"] for t in data["targets"]]
     for name in EXPECTED_TARGETS:
         assert name in names, names

@@ -1,11 +1,11 @@
 """Benchmark scenarios: how many clouds, how many servers, and every other type in proportion.
 
-The simulator's generator builds consistent related data around the servers (a port per server on
-its project network, a second port on a shared network for 1 server in 10, boot and data volumes,
-routers, load balancers whose members are server addresses...). The scenario sets its knobs so that
-the proportions are those of a typical private cloud: about 1 volume per server (attached ones plus
-half as many free ones), a snapshot per 5 servers, a project per 50 servers, a load balancer per
-100 servers. The counts actually generated are read back from the simulator and reported.
+The simulator's generator builds consistent related data around the servers (ports on the project
+network, two per server with ``ports_per_server``, a third on a shared network for 1 server in 10, boot
+and data volumes, routers, load balancers whose members are server addresses...). The scenario sets its
+knobs so that the proportions are those of a typical private cloud: about 2 ports and 1 volume per server
+(attached volumes plus half as many free ones), a snapshot per 5 servers, a project per 50 servers, a load
+balancer per 100 servers. The counts actually generated are read back from the simulator and reported.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ def counts_for(servers):
         "volumes": max(2, servers // 2),  # free volumes, on top of the ~0.5 per server attached
         "volume_snapshots": max(1, servers // 5),
         "load_balancers": max(1, servers // 100),
+        "ports_per_server": 2,  # two NICs per server (one server in ten has a third, on a shared network)
     }
 
 

@@ -453,8 +453,12 @@ class RegionGenerator:
             self.sgs[project["id"]] = groups
 
     def build_project_networks(self):
-        """Per project: networks with one /22 subnet each (about 500 servers per network), a router."""
+        """Per project: networks with one /22 subnet each (about 500 ports of servers per network), a router."""
         self.project_nets = {}
+        # ``ports_per_server`` (default 1) gives every server that many ports on its project network;
+        # a network then holds fewer servers, so that its /22 never runs out of addresses.
+        self.ports_per_server = max(1, self.counts.get("ports_per_server", 1))
+        self.servers_per_net = max(1, 500 // self.ports_per_server)
         self.per_project_servers = {}
         n_projects = len(self.projects)
         for index, project in enumerate(self.projects):
@@ -464,7 +468,9 @@ class RegionGenerator:
         extra_nets = self.counts.get("networks", 0)
         for index, project in enumerate(self.projects):
             pid = project["id"]
-            n_nets = max(1, -(-self.per_project_servers[pid] // 500)) + (1 if index < extra_nets else 0)
+            n_nets = max(1, -(-self.per_project_servers[pid] // self.servers_per_net)) + (
+                1 if index < extra_nets else 0
+            )
             when = self.tick(30)
             router_id = self.ids.uuid()
             nets = []
@@ -559,7 +565,7 @@ class RegionGenerator:
             nets = self.project_nets[pid]
             placed = counters.get(pid, 0)
             counters[pid] = placed + 1
-            slot = nets[(placed // 500) % len(nets)]
+            slot = nets[(placed // self.servers_per_net) % len(nets)]
             ip = _ip4(slot["next_ip"])
             slot["next_ip"] += 1
             groups = self.sgs[pid]
@@ -586,6 +592,28 @@ class RegionGenerator:
                 ]
             }
             ports = [(port, slot)]
+            for _extra_number in range(1, self.ports_per_server):
+                extra_ip = _ip4(slot["next_ip"])
+                slot["next_ip"] += 1
+                extra_port = self.port(
+                    slot["net"],
+                    pid,
+                    [(extra_ip, slot["subnet"]["id"])],
+                    when,
+                    device_id=server_id,
+                    device_owner=port["device_owner"],
+                    sgs=[groups["default"]["id"]],
+                    host=port_status_host,
+                )
+                ports.append((extra_port, slot))
+                addresses[slot["net"]["name"]].append(
+                    {
+                        "OS-EXT-IPS-MAC:mac_addr": extra_port["mac_address"],
+                        "OS-EXT-IPS:type": "fixed",
+                        "addr": extra_ip,
+                        "version": 4,
+                    }
+                )
             if i % 10 == 3:
                 sip = _ip4(self.shared_next_ip)
                 self.shared_next_ip += 1

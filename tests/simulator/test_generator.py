@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+
 import pytest
 
 from os_simulator import Simulator
@@ -140,3 +142,30 @@ def test_variety_statuses_unicode_and_repeated_names(data):
     assert len(set(names)) < len(names)  # the same name in several projects, as in real clouds
     assert len({s["tenant_id"] for s in d["servers"].values()}) == 4
     assert {v["status"] for v in d["volumes"].values()} >= {"in-use", "available"}
+
+
+def test_ports_per_server_gives_each_server_that_many_project_ports():
+    sim = Simulator()
+    cloud = sim.add_cloud("pps", servers=1200, projects=2, ports_per_server=2)
+    ports = cloud.store.list("ports")
+    subnets = {s["id"]: s for s in cloud.store.list("subnets")}
+    networks = {n["id"]: n for n in cloud.store.list("networks")}
+    by_server = {}
+    for port in ports:
+        if port["device_owner"].startswith("compute:"):
+            by_server.setdefault(port["device_id"], []).append(port)
+    addresses = [f["ip_address"] for p in ports for f in p["fixed_ips"]]
+    assert len(addresses) == len(set(addresses)), "every fixed IP is allocated once"
+    for server in cloud.store.list("servers"):
+        own = [p for p in by_server[server["id"]] if not networks[p["network_id"]]["shared"]]
+        assert len(own) == 2, server["name"]
+        assert len({p["network_id"] for p in own}) == 1
+        listed = {a["addr"] for addrs in server["addresses"].values() for a in addrs if a["OS-EXT-IPS:type"] == "fixed"}
+        assert {p["fixed_ips"][0]["ip_address"] for p in by_server[server["id"]]} == listed
+    # 600 servers per project at 250 per network: three networks each, every address inside its /22
+    project_networks = [n for n in networks.values() if not n["shared"] and not n.get("router:external")]
+    assert len(project_networks) == 2 * 3
+    for port in ports:
+        for fixed in port["fixed_ips"]:
+            subnet = subnets[fixed["subnet_id"]]
+            assert ipaddress.ip_address(fixed["ip_address"]) in ipaddress.ip_network(subnet["cidr"])

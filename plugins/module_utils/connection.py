@@ -54,6 +54,8 @@ try:
     import yaml
 
     HAS_YAML = True
+    # libyaml's parser when PyYAML was built with it: the pure-Python one costs tens of ms per file
+    _YAML_LOADER = getattr(yaml, "CSafeLoader", None) or yaml.SafeLoader
 except ImportError:  # pragma: no cover - comes with ansible-core and openstacksdk
     HAS_YAML = False
 
@@ -278,7 +280,7 @@ def _check_config_files_parse(cloud_name=None):
             continue
         try:
             with open(path) as handle:
-                content = yaml.safe_load(handle)
+                content = yaml.load(handle, Loader=_YAML_LOADER)  # noqa: S506 - a safe loader
         except (OSError, yaml.YAMLError) as exc:
             raise ConfigurationError(
                 "%s%s is not a valid clouds.yaml: %s. Fix the file (YAML syntax) or point "

@@ -11,7 +11,8 @@ raw GETs: ``limit`` = the catalog's ``max_page_size``, following ``<key>_links``
 ``Resource`` object is built on this path (see docs/info-modules.md for the measurements).
 
 The only per-item calls are Octavia's members, listed once per pool: Octavia has no global
-members listing.
+members listing. With ``resolve_member_ports`` (off by default), the ports owning member
+addresses are looked up too: one listing per distinct member subnet.
 
 HTTP robustness (the SDK does neither): 500/502/503/504 are retried with jittered exponential
 backoff (bounded); 429 honours ``Retry-After`` (capped, bounded). A scope ends with a status:
@@ -64,6 +65,10 @@ except ImportError:  # pragma: no cover - comes with openstacksdk
 Scope = namedtuple("Scope", "cloud region type")
 
 STATUSES = ("ok", "forbidden", "not_in_catalog", "auth_failed", "error")
+# keystoneauth's get_access() re-authenticates under a lock but asserts ``auth_ref is not None``
+# after releasing it, while invalidate() (another thread's 401) clears auth_ref without the lock:
+# a thread can see an AssertionError while the shared token is being renewed. Retried this often.
+_AUTH_RACE_TRIES = 2
 RETRY_STATUSES = (500, 502, 503, 504)
 
 
@@ -325,7 +330,13 @@ class _Lister:
 
     def endpoint(self):
         if self._endpoint is None:
-            self._endpoint = self.proxy.get_endpoint() or ""
+            for attempt in range(_AUTH_RACE_TRIES + 1):
+                try:
+                    self._endpoint = self.proxy.get_endpoint() or ""
+                    break
+                except AssertionError:  # see _AUTH_RACE_TRIES
+                    if attempt == _AUTH_RACE_TRIES:
+                        raise
         return self._endpoint
 
     def get(self, url, params=None):
@@ -334,6 +345,7 @@ class _Lister:
         server_errors = 0
         rate_limited = 0
         unauthorized = 0
+        auth_races = 0
         while True:
             if self.cancel.is_set():
                 raise _Cancelled()
@@ -343,7 +355,13 @@ class _Lister:
             if self.microversion:
                 kwargs["microversion"] = self.microversion
             self.report.api_calls += 1
-            response = self.proxy.get(url, **kwargs)
+            try:
+                response = self.proxy.get(url, **kwargs)
+            except AssertionError:
+                if auth_races >= _AUTH_RACE_TRIES:
+                    raise
+                auth_races += 1  # see _AUTH_RACE_TRIES
+                continue
             status = response.status_code
             if status in RETRY_STATUSES:
                 server_errors += 1
@@ -543,15 +561,13 @@ class _ScopeJob:
 
     def _proxy(self):
         rtype = self.rtype
-        conn = self.session.connection(self.scope.region)
-        if not _service_in_catalog(conn, rtype.service_type, self.scope.region):
+        proxy, data = self.options["endpoints"].get(self.session, self.scope.region, rtype)
+        if proxy is None:
             raise ScopeFailed(
                 "not_in_catalog",
                 "%s: service %r is not in the service catalog for this region and interface"
                 % (_where(self.scope), rtype.service_type),
             )
-        proxy = getattr(conn, rtype.sdk_proxy)
-        data = proxy.get_endpoint_data()
         if data is None:
             raise ScopeFailed(
                 "not_in_catalog",
@@ -624,6 +640,48 @@ class _ScopeJob:
         return subs
 
 
+class _Endpoints:
+    """The SDK proxy and discovered endpoint data of each (region, service), shared by the scopes.
+
+    Several types share a service (six on the network): without this, every scope would build
+    its own discovery (Neutron's version document needs an unauthenticated then an authenticated
+    GET, and keystoneauth does not cache a failed parse), i.e. two extra calls per network scope.
+    A failure is not cached: the next scope of the service tries again.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._locks = {}
+        self._found = {}
+
+    def get(self, session, region, rtype):
+        """``(proxy, endpoint_data)``; ``(None, None)`` when the service is not in the catalog."""
+        key = (region, rtype.service_type, rtype.sdk_proxy)
+        with self._lock:
+            if key in self._found:
+                return self._found[key]
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:
+            with self._lock:
+                if key in self._found:
+                    return self._found[key]
+            conn = session.connection(region)
+            if _service_in_catalog(conn, rtype.service_type, region):
+                for attempt in range(_AUTH_RACE_TRIES + 1):
+                    try:
+                        proxy = getattr(conn, rtype.sdk_proxy)  # the SDK may look the endpoint up here
+                        found = (proxy, proxy.get_endpoint_data())
+                        break
+                    except AssertionError:  # see _AUTH_RACE_TRIES
+                        if attempt == _AUTH_RACE_TRIES:
+                            raise
+            else:
+                found = (None, None)
+            with self._lock:
+                self._found[key] = found
+            return found
+
+
 def _service_in_catalog(conn, service_type, region):
     """True when the token's catalog has ``service_type`` (or an alias) for region and interface."""
     session = conn.session
@@ -650,7 +708,8 @@ def _embed_load_balancers(parents, subs, lister, job):
     members = subs.get("members", {})
     for pool_id, pool in pools.items():
         pool["members"] = [dict(member) for member in members.get(pool_id, ())]
-    _resolve_member_ports(list(pools.values()), lister, job)
+    if job is not None and job.options.get("resolve_member_ports"):
+        _resolve_member_ports(list(pools.values()), lister, job)
     for lb in parents:
         lb["listeners"] = [
             dict(listeners.get(ref.get("id")) or ref) for ref in (lb.get("listeners") or ()) if isinstance(ref, dict)
@@ -661,7 +720,12 @@ def _embed_load_balancers(parents, subs, lister, job):
 
 
 def _resolve_member_ports(pools, lister, job):
-    """Find the Neutron port owning each member address.
+    """Find the Neutron port owning each member address (only with ``resolve_member_ports``).
+
+    Opt-in because it costs one sequential listing per member subnet inside the load balancer
+    scope (at 1,000 load balancers: about 1,000 extra calls, most of the gather's wall time);
+    without it members keep ``address`` and ``subnet_id`` and the ``member_ports`` relation
+    keeps the address as ``target_name``.
 
     One paged ``GET /ports?fixed_ips=subnet_id=<id>`` per distinct member subnet (not a call per
     member), matched locally on (subnet, address). A single ``fixed_ips`` value per query means
@@ -734,6 +798,7 @@ def gather(
     max_pages=None,
     strict=False,
     policy=None,
+    resolve_member_ports=False,
 ):
     """List ``types`` in ``regions`` of ``session`` (a CloudSession); return a ScopeReport per scope.
 
@@ -741,7 +806,8 @@ def gather(
     calling thread through a bounded queue (memory stays at a few pages). Without a consumer,
     records accumulate in ``report.records``. With ``strict``, the first failing scope cancels
     the scopes not finished yet (they end as ``error``). An exception raised by the consumer
-    cancels everything and is re-raised.
+    cancels everything and is re-raised. ``resolve_member_ports`` adds the ``port_id`` of each
+    load balancer member (one ``GET /ports?fixed_ips=subnet_id=...`` listing per member subnet).
     """
     rtypes = resolve_types(types)
     regions = list(regions or session.regions)
@@ -753,6 +819,8 @@ def gather(
         "page_size": page_size,
         "max_pages": max_pages,
         "policy": policy or DEFAULT_POLICY,
+        "resolve_member_ports": bool(resolve_member_ports),
+        "endpoints": _Endpoints(),
     }
     cancel = threading.Event()
     out = queue.Queue(maxsize=max(4, 2 * max_workers))

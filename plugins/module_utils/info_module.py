@@ -30,12 +30,23 @@ INFO_ARGUMENT_SPEC = dict(
 TYPE_CHOICES = list(_catalog.RESOURCE_TYPE_NAMES) + list(_catalog.BY_SINGULAR) + ["all"]
 
 
-def argument_spec(with_types=False):
-    """Connection options + the options every info module has (+ ``types`` for resource_info)."""
+#: Options of the modules that list load balancers (load_balancer_info, resource_info).
+LOAD_BALANCER_ARGUMENT_SPEC = dict(
+    resolve_member_ports=dict(type="bool", default=False),
+)
+
+
+def argument_spec(with_types=False, load_balancers=None):
+    """Connection options + the options every info module has (+ ``types`` for resource_info).
+
+    ``load_balancers`` (default: ``with_types``) adds ``resolve_member_ports``.
+    """
     spec = copy.deepcopy(_connection.CONNECTION_ARGUMENT_SPEC)
     spec.update(copy.deepcopy(INFO_ARGUMENT_SPEC))
     if with_types:
         spec["types"] = dict(type="list", elements="str", default=["all"], choices=TYPE_CHOICES)
+    if with_types if load_balancers is None else load_balancers:
+        spec.update(copy.deepcopy(LOAD_BALANCER_ARGUMENT_SPEC))
     return spec
 
 
@@ -54,6 +65,7 @@ def run_gather(params, types):
             project_id=params.get("project_id"),
             filters=params.get("filters"),
             strict=params.get("strict", False),
+            resolve_member_ports=params.get("resolve_member_ports", False),
         )
     finally:
         session.close()
@@ -67,7 +79,8 @@ def run_gather(params, types):
 
 def run_info_module(type_name=None):
     """main() of ``<singular>_info`` (``type_name`` given) and of ``resource_info`` (None)."""
-    module = AnsibleModule(argument_spec=argument_spec(with_types=type_name is None), supports_check_mode=True)
+    spec = argument_spec(with_types=type_name is None, load_balancers=type_name in (None, "load_balancers"))
+    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
     secrets = _connection.connection_secrets({"cloud": module.params.get("cloud"), "auth": module.params.get("auth")})
     module.no_log_values.update(secrets)
     if not _connection.HAS_OPENSTACK:

@@ -51,13 +51,22 @@ def _text(value):
 
 
 class _Relations:
+    __slots__ = ("_seen", "items")
+
     def __init__(self):
         self.items = []
         self._seen = set()
 
     def add(self, relation, target_type, target_id=None, target_name=None):
-        target_id = _text(target_id)
-        target_name = _text(target_name)
+        # _text() inlined for the common cases (a str or None): this runs several times per item
+        if target_id.__class__ is str:
+            target_id = target_id or None
+        elif target_id is not None:
+            target_id = _text(target_id)
+        if target_name.__class__ is str:
+            target_name = target_name or None
+        elif target_name is not None:
+            target_name = _text(target_name)
         if target_id is None and target_name is None:
             return
         key = (relation, target_type, target_id, target_name)
@@ -215,20 +224,34 @@ def relations_for(rtype, item):
     return rel.items
 
 
+# type name -> (name key, project key, status key, created key, updated key, relations function):
+# what normalize() looks up in the catalog entry, computed once per type instead of once per item.
+_PLANS = {}
+
+
+def _plan(rtype):
+    plan = _PLANS.get(rtype.name)
+    if plan is None:
+        fields = rtype.fields
+        plan = tuple(fields.get(key) for key in ("name", "project_id", "status", "created_at", "updated_at"))
+        plan += (_RELATIONS.get(rtype.name),)
+        _PLANS[rtype.name] = plan
+    return plan
+
+
 def normalize(rtype, item, cloud, region):
     """One API item of type ``rtype`` (catalog entry or name) -> a record."""
     if not hasattr(rtype, "fields"):
         rtype = _catalog.get_type(rtype)
     if not isinstance(item, dict):
         item = {"id": item}
-    fields = rtype.fields
-    attributes = {key: value for key, value in item.items() if key != "links"}
-
-    def field(name):
-        key = fields.get(name)
-        return item.get(key) if key else None
-
-    name = field("name")
+    name_key, project_key, status_key, created_key, updated_key, function = _plan(rtype)
+    attributes = dict(item)  # the API item minus "links", in the API's key order
+    attributes.pop("links", None)
+    name = item.get(name_key) if name_key else None
+    rel = _Relations()
+    if function is not None:
+        function(item, rel)
     # plain dicts: insertion-ordered on every Python the collection supports, and cheaper
     return {
         "id": _text(item.get("id")),
@@ -236,10 +259,10 @@ def normalize(rtype, item, cloud, region):
         "type": rtype.name,
         "cloud": cloud,
         "region": region,
-        "project_id": _text(field("project_id")),
-        "status": _text(field("status")),
-        "created_at": _text(field("created_at")),
-        "updated_at": _text(field("updated_at")),
+        "project_id": _text(item.get(project_key)) if project_key else None,
+        "status": _text(item.get(status_key)) if status_key else None,
+        "created_at": _text(item.get(created_key)) if created_key else None,
+        "updated_at": _text(item.get(updated_key)) if updated_key else None,
         "attributes": attributes,
-        "relations": relations_for(rtype, item),
+        "relations": rel.items,
     }

@@ -24,6 +24,29 @@ import ipaddress
 import re
 from collections import Counter
 
+#: The keys of a Nova server item that :func:`server_view` reads. The CMDB source asks the database
+#: for these only (not the whole item: decoding it was a third of the read), and the live source
+#: keeps only these of each listed server (memory). Everything else (``user_data``, ...) is never
+#: read by the inventory.
+VIEW_ATTRIBUTES = (
+    "name",
+    "user_id",
+    "OS-EXT-AZ:availability_zone",
+    "OS-EXT-SRV-ATTR:host",
+    "key_name",
+    "flavor",
+    "image",
+    "addresses",
+    "os-extended-volumes:volumes_attached",
+    "security_groups",
+    "metadata",
+    "tags",
+)
+
+#: Of these, the objects whose other keys the view never reads (the image's ``links``, the flavor's
+#: ``extra_specs``): the CMDB source asks for these keys only.
+VIEW_SUBKEYS = {"image": ("id", "name"), "flavor": ("id", "name", "original_name", "vcpus", "ram", "disk")}
+
 #: ``ansible_host`` address classes, in the default order of preference.
 ADDRESS_CLASSES = ("floating", "public", "private")
 
@@ -51,7 +74,13 @@ _INVALID_GROUP_CHARS = re.compile(r"^[\d\W]|[^\w]")  # the same rule as ansible-
 
 def safe_group_name(name):
     """A valid Ansible group name: ansible-core's rule (every non-word char and a leading digit -> ``_``)."""
-    return _INVALID_GROUP_CHARS.sub("_", str(name))
+    return _safe_text(str(name))
+
+
+@functools.lru_cache(maxsize=65536)
+def _safe_text(text):
+    # 10,000 hosts share a few hundred group names: the regular expression runs once per name
+    return _INVALID_GROUP_CHARS.sub("_", text)
 
 
 def _private_v4(parts):
@@ -358,6 +387,49 @@ def server_view(record, lookup=None, now=None, max_age=None, source="cmdb"):
     }
 
 
+#: The keys of the ``openstack`` host variable with ``host_vars: compact`` (the default): what
+#: playbooks and AWX use to target and reach a server. ``host_vars: full`` keeps the whole view.
+COMPACT_KEYS = (
+    "id",
+    "name",
+    "status",
+    "cloud",
+    "region",
+    "project_id",
+    "availability_zone",
+    "flavor",
+    "image",
+    "addresses",
+    "public_v4",
+    "private_v4",
+    "security_groups",
+    "metadata",
+    "tags",
+    "stale",
+)
+_COMPACT_ADDRESS_KEYS = ("network", "addr", "version", "class")
+
+
+def compact_view(view, deleted=False):
+    """The ``host_vars: compact`` form of a view: :data:`COMPACT_KEYS`, the flavor by name, the
+    addresses without their MAC and ``type`` (``class`` says ``floating`` exactly when ``type`` does),
+    and ``deleted`` when ``deleted`` is asked (for ``include_deleted``).
+
+    ``ansible-inventory --list`` and every play spend time and memory in proportion to the host
+    variables (ansible-core 2.19 copies and tags each value): this form has about half the values.
+    """
+    out = {key: view.get(key) for key in COMPACT_KEYS}
+    flavor = view.get("flavor")
+    if isinstance(flavor, dict):
+        out["flavor"] = {"name": flavor.get("name")}
+    out["addresses"] = [
+        {key: entry.get(key) for key in _COMPACT_ADDRESS_KEYS} for entry in view.get("addresses") or () if entry
+    ]
+    if deleted:
+        out["deleted"] = bool(view.get("deleted"))
+    return out
+
+
 def unique_host_names(views, hostname="name"):
     """Inventory host names for ``views``, unique across clouds, regions and projects.
 
@@ -426,26 +498,22 @@ def default_groups(view, prefix=""):
     ``flavor_<flavor name>``, ``image_<image name or id>``, ``status_<status, lower case>``,
     ``meta_<key>`` for every metadata key and ``meta_<key>_<value>`` for short scalar values.
     """
-    groups = set()
-
-    def add(kind, value):
-        if value not in (None, ""):
-            groups.add(safe_group_name("%s%s_%s" % (prefix, kind, value)))
-
-    add("cloud", view.get("cloud"))
-    add("region", view.get("region"))
-    add("project", view.get("project_id"))
-    add("az", view.get("availability_zone"))
-    add("flavor", (view.get("flavor") or {}).get("name"))
     image = view.get("image") or {}
-    add("image", image.get("name") or image.get("id"))
     status = view.get("status")
-    add("status", status.lower() if isinstance(status, str) else status)
+    pairs = [
+        ("cloud", view.get("cloud")),
+        ("region", view.get("region")),
+        ("project", view.get("project_id")),
+        ("az", view.get("availability_zone")),
+        ("flavor", (view.get("flavor") or {}).get("name")),
+        ("image", image.get("name") or image.get("id")),
+        ("status", status.lower() if isinstance(status, str) else status),
+    ]
     for key, value in (view.get("metadata") or {}).items():
-        add("meta", key)
+        pairs.append(("meta", key))
         if isinstance(value, (str, int, float, bool)) and len(str(value)) <= 64 and str(value) != "":
-            add("meta", "%s_%s" % (key, value))
-    return sorted(groups)
+            pairs.append(("meta", "%s_%s" % (key, value)))
+    return sorted({_safe_text("%s%s_%s" % (prefix, kind, value)) for kind, value in pairs if value not in (None, "")})
 
 
 def legacy_groups(view, hostname=None):

@@ -27,7 +27,11 @@ import os
 import threading
 import time
 
-from ansible_collections.cmdb.openstack.plugins.plugin_utils.inventory_hosts import server_view
+from ansible_collections.cmdb.openstack.plugins.plugin_utils.inventory_hosts import (
+    VIEW_ATTRIBUTES,
+    VIEW_SUBKEYS,
+    server_view,
+)
 
 #: Types whose names the host variables show (looked up by id). Network and security group names,
 #: the flavor and the addresses are in the server's own attributes already.
@@ -137,7 +141,6 @@ def read_cmdb(store, clouds=None, regions=None, projects=None, max_age=3600, inc
     import sqlalchemy as sa
 
     from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb import schema
-    from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb.apply import exact_name
 
     now = _naive(now) or utcnow()
     res = schema.resources
@@ -161,10 +164,12 @@ def read_cmdb(store, clouds=None, regions=None, projects=None, max_age=3600, inc
             res.c.status,
             res.c.created_at,
             res.c.updated_at,
-            res.c.attributes,
-            res.c.first_seen,
-            res.c.last_seen,
-            res.c.deleted_at,
+            _view_attributes(res.c.attributes, _dialect_of(store)),
+            # SQLite stores datetimes as text; SQLAlchemy's parsing of 30,000 of them costs more than
+            # fromisoformat (``_naive``, ``iso``), which takes text or datetime (PostgreSQL) alike.
+            sa.type_coerce(res.c.first_seen, sa.String),
+            sa.type_coerce(res.c.last_seen, sa.String),
+            sa.type_coerce(res.c.deleted_at, sa.String),
         ).where(res.c.type == "servers"),
         res,
     )
@@ -240,11 +245,13 @@ def read_cmdb(store, clouds=None, regions=None, projects=None, max_age=3600, inc
             # Unchanged servers are not rewritten by a sync: the last complete servers sync of the
             # region confirms every server it did not mark deleted.
             last_seen = confirmed
+        name = attributes.get("name") if isinstance(attributes, dict) else None
         record = {
             "cloud": cloud,
             "region": region,
             "id": sid,
-            "name": exact_name("servers", row[3], attributes),
+            # the name column is a cleaned copy (NUL replaced, length capped); the item has the exact name
+            "name": name if isinstance(name, str) else row[3],
             "project_id": row[4],
             "status": row[5],
             "created_at": row[6],
@@ -273,6 +280,61 @@ def read_cmdb(store, clouds=None, regions=None, projects=None, max_age=3600, inc
                 )
     info = {"servers": len(views), "regions": {"%s/%s" % key: value.isoformat() for key, value in newest.items()}}
     return InventoryData(views=views, warnings=warnings, info=info)
+
+
+def _dialect_of(store):
+    engine = getattr(store, "engine", store)
+    return engine.dialect.name
+
+
+def _view_attributes(column, dialect):
+    """The ``attributes`` keys the host view reads (``VIEW_ATTRIBUTES``, of the image and the flavor
+    only ``VIEW_SUBKEYS``), as one small JSON object (about 500 bytes instead of 2 KB a server).
+
+    Built by the database (SQLite >= 3.38 ``json_object`` of ``->``, PostgreSQL ``json_build_object``
+    of ``->``), so that neither the whole Nova item (user_data, ~2 KB a server) is transferred nor
+    decoded. Both keep the JSON text of each value as stored, so strings come back exact (SQLite
+    keeps NUL escapes; PostgreSQL returns an item with a NUL escape whole). Other databases, and
+    older SQLite, read the whole column.
+    """
+    import sqlalchemy as sa
+
+    if dialect == "sqlite":
+        import sqlite3
+
+        if sqlite3.sqlite_version_info < (3, 38, 0):
+            return column
+
+        def sqlite_value(*path):
+            return column.op("->")(sa.literal_column("'$.%s'" % ".".join('"%s"' % key for key in path)))
+
+        args = []
+        for key in VIEW_ATTRIBUTES:
+            value = sqlite_value(key)
+            if key in VIEW_SUBKEYS:
+                sub = []
+                for subkey in VIEW_SUBKEYS[key]:
+                    sub += [sa.literal_column("'%s'" % subkey), sqlite_value(key, subkey)]
+                value = sa.func.json_object(*sub)
+            args += [sa.literal_column("'%s'" % key), value]
+        return sa.func.json_object(*args)
+    if dialect == "postgresql":
+        args = []
+        for key in VIEW_ATTRIBUTES:
+            quoted = sa.literal_column("'%s'" % key)
+            value = column.op("->")(quoted)
+            if key in VIEW_SUBKEYS:
+                sub = []
+                for subkey in VIEW_SUBKEYS[key]:
+                    subquoted = sa.literal_column("'%s'" % subkey)
+                    sub += [subquoted, column.op("->")(quoted).op("->")(subquoted)]
+                value = sa.func.json_build_object(*sub)
+            args += [quoted, value]
+        # PostgreSQL's json operators refuse a \u0000 escape ("cannot be converted to text"), which the
+        # json column stores fine: such items (rare; names with NUL from a hostile cloud) come whole.
+        has_nul = sa.func.strpos(sa.cast(column, sa.Text), sa.literal_column("'\\u0000'")) > 0
+        return sa.case((has_nul, column), else_=sa.func.json_build_object(*args))
+    return column
 
 
 class _engine_reader:
@@ -341,6 +403,38 @@ def _describe(exc):
     return "%s: %s" % (exc.__class__.__name__, text) if text else exc.__class__.__name__
 
 
+def trim_record(rtype, record):
+    """What the host views need of one listed record: for a server its envelope and the
+    ``VIEW_ATTRIBUTES`` of its item; for an image, volume, flavor or floating IP its id, name and
+    (floating IPs) the server it points at. Applied to every page as it arrives, so the Nova items
+    (``user_data``, ~2 KB of JSON, several KB as Python objects) never pile up in memory."""
+    if rtype == "servers":
+        attributes = record.get("attributes") or {}
+        trimmed = dict(record)
+        trimmed["attributes"] = {key: attributes[key] for key in VIEW_ATTRIBUTES if key in attributes}
+        return trimmed
+    trimmed = {key: record.get(key) for key in ("id", "name", "cloud", "region")}
+    if rtype == "floating_ips":
+        trimmed["relations"] = [rel for rel in record.get("relations") or () if rel.get("relation") == "server"]
+    return trimmed
+
+
+class _TrimmingConsumer:
+    """A ``gather`` consumer that keeps each page's records trimmed (see :func:`trim_record`)."""
+
+    def __init__(self):
+        self.records = {}
+
+    def start(self, scope):
+        self.records.setdefault(scope, [])
+
+    def page(self, scope, records):
+        self.records.setdefault(scope, []).extend(trim_record(scope.type, record) for record in records)
+
+    def finish(self, scope, report):
+        pass
+
+
 def _live_one(target, types, all_projects, server_filters, open_cloud, gather):
     """(records_by_type, failures) for one cloud; never raises."""
     name = target["name"]
@@ -350,16 +444,18 @@ def _live_one(target, types, all_projects, server_filters, open_cloud, gather):
     try:
         session = open_cloud(target["params"], name=name)
         filters = {"servers": dict(server_filters)} if server_filters else None
-        reports = gather(session, list(types), all_projects=all_projects, filters=filters)
+        consumer = _TrimmingConsumer()
+        reports = gather(session, list(types), all_projects=all_projects, filters=filters, consumer=consumer)
         for report in reports:
             scope = report.scope
+            kept = consumer.records.pop(scope, None)
             if report.status != "ok":
                 if scope.type == "servers":
                     failures.append(Failure(name, report.message, region=scope.region, status=report.status))
                     continue
                 # A missing listing of names only loses names, not hosts.
                 continue
-            records.setdefault(scope.type, []).extend(report.records or ())
+            records.setdefault(scope.type, []).extend(kept if kept is not None else (report.records or ()))
     except BaseException as exc:
         if isinstance(exc, (KeyboardInterrupt, SystemExit)):
             raise

@@ -16,8 +16,9 @@ processes opening a new database at once migrate it exactly once.
 
 Rules for new revisions: never edit a released revision (each is frozen: it spells its tables out
 instead of importing ``schema.py``); append a new function, update ``schema.py`` to match (a unit
-test compares a migrated database with ``schema.metadata``), and use ``op.batch_alter_table`` for
-column changes so they also work on SQLite.
+test compares a migrated database with ``schema.metadata``), set ``store.SCHEMA_HEAD`` to the new
+revision (read-only opens check it without importing this module; a unit test keeps the two equal),
+and use ``op.batch_alter_table`` for column changes so they also work on SQLite.
 """
 
 from __future__ import absolute_import, division, print_function

@@ -5,9 +5,9 @@
 
 ``open_store(url)`` is the only way in: it resolves the URL (option, then ``CMDB_URL``, then
 ``DEFAULT_URL``), creates the SQLite directory, opens the engine with WAL mode and a busy timeout
-on SQLite, migrates the schema (``migrations.upgrade``) and turns every failure (bad URL,
-unreachable PostgreSQL, read-only or corrupt SQLite file) into one ``StoreError`` that names the
-database (never its password). Nothing is written when opening fails.
+on SQLite, migrates the schema (``migrations.upgrade``; a read-only open only checks its revision)
+and turns every failure (bad URL, unreachable PostgreSQL, read-only or corrupt SQLite file) into one
+``StoreError`` that names the database (never its password). Nothing is written when opening fails.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -33,8 +33,16 @@ except ImportError:  # pragma: no cover - reported by the modules with missing_r
     HAS_SQLALCHEMY = False
     SQLALCHEMY_IMPORT_ERROR = traceback.format_exc()
 
-from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb import migrations, schema
+from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb import schema
 from ansible_collections.cmdb.openstack.plugins.module_utils.errors import StoreError
+
+# ``migrations`` (and with it Alembic, about half a second of imports) is imported only where a
+# migration may run (``open_store(migrate=True)``): the inventory plugins only read.
+
+#: The schema revision this code reads and writes: ``migrations.HEAD`` (a unit test keeps them equal).
+#: A read-only open (``migrate=False``) checks it with one cheap query instead of importing Alembic.
+SCHEMA_HEAD = "0001_initial"
+VERSION_TABLE = "alembic_version"
 
 DEFAULT_URL = "sqlite:///~/.local/share/cmdb.openstack/cmdb.sqlite"
 URL_ENV = "CMDB_URL"
@@ -48,13 +56,19 @@ URL_HELP = (
 )
 
 
-def missing_libraries():
-    """Names of the Python libraries the CMDB needs that are not installed (for missing_required_lib)."""
+def missing_libraries(migrate=True):
+    """Names of the Python libraries the CMDB needs that are not installed (for missing_required_lib).
+
+    Reading (``migrate=False``) needs SQLAlchemy only; migrating needs Alembic too.
+    """
     missing = []
     if not HAS_SQLALCHEMY:
         missing.append("SQLAlchemy")
-    if not migrations.HAS_ALEMBIC:
-        missing.append("alembic")
+    if migrate:
+        from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb import migrations
+
+        if not migrations.HAS_ALEMBIC:
+            missing.append("alembic")
     return missing
 
 
@@ -214,9 +228,34 @@ def _explain(exc):
     return text
 
 
+def check_schema(connection, safe_url):
+    """Raise StoreError unless the database's schema revision is ``SCHEMA_HEAD`` (one query, no Alembic)."""
+    revisions = []
+    if sa.inspect(connection).has_table(VERSION_TABLE):
+        version = sa.table(VERSION_TABLE, sa.column("version_num"))
+        rows = connection.execute(sa.select(version.c.version_num)).fetchall()
+        revisions = sorted(str(row[0]) for row in rows)
+    if revisions == [SCHEMA_HEAD]:
+        return
+    if not revisions:
+        raise StoreError(
+            "the database at %s is not a CMDB of cmdb.openstack (no schema revision): fill it first with "
+            "cmdb.openstack.cmdb_sync, or point cmdb_url (or CMDB_URL) at the right database" % safe_url
+        )
+    raise StoreError(
+        "the CMDB at %s has the schema revision %s, and this version of cmdb.openstack reads %s: if the database "
+        "is older, run cmdb.openstack.cmdb_sync once (it migrates the schema); if it was upgraded by a newer "
+        "version of the collection, upgrade the collection" % (safe_url, ", ".join(revisions), SCHEMA_HEAD)
+    )
+
+
 def open_store(url=None, migrate=True):
-    """Open (and by default migrate) the CMDB at ``url``; raise StoreError with one clear message."""
-    missing = missing_libraries()
+    """Open the CMDB at ``url``; raise StoreError with one clear message.
+
+    ``migrate=True`` (the modules) creates or upgrades the schema; ``migrate=False`` (the inventory
+    plugins, read-only) imports no Alembic and only checks that the schema revision is current.
+    """
+    missing = missing_libraries(migrate=migrate)
     if missing:
         raise StoreError("the CMDB needs the Python libraries %s; install them" % ", ".join(missing))
     raw = resolve_url(url)
@@ -250,10 +289,15 @@ def open_store(url=None, migrate=True):
     try:
         with store.errors("open"):
             if migrate:
+                from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb import migrations
+
                 migrations.upgrade(engine)
             else:
                 with engine.connect() as connection:
-                    connection.rollback()
+                    try:
+                        check_schema(connection, safe)
+                    finally:
+                        connection.rollback()
     except StoreError:
         engine.dispose()
         raise

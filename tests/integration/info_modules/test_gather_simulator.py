@@ -168,7 +168,7 @@ def test_member_without_all_projects_sees_its_own_project(cloud):
 
 
 def test_load_balancer_members_and_their_ports(cloud):
-    reports = run(cloud, ["load_balancers", "ports"])
+    reports = run(cloud, ["load_balancers", "ports"], resolve_member_ports=True)
     for region in REGIONS:
         ports = {p["id"]: p for p in reports[(region, "ports")].records}
         lbs = reports[(region, "load_balancers")].records
@@ -191,6 +191,43 @@ def test_load_balancer_members_and_their_ports(cloud):
         len(lb["attributes"]["pools"]) for r in reports.values() if r.scope.type == "load_balancers" for lb in r.records
     )
     assert len(per_pool) == pools  # one members listing per pool, nothing per member
+
+
+def test_member_ports_are_not_looked_up_by_default(cloud):
+    cloud.clear_requests()
+    reports = run(cloud, ["load_balancers"])
+    lbs = [record for report in reports.values() for record in report.records]
+    members = [m for lb in lbs for pool in lb["attributes"]["pools"] for m in pool["members"]]
+    assert members and all(m.get("address") and m.get("subnet_id") for m in members)
+    assert not any("port_id" in m for m in members)
+    edges = [e for lb in lbs for e in lb["relations"] if e["relation"] == "member_ports"]
+    assert edges and all(e["target_id"] is None and e["target_name"] for e in edges)
+    assert cloud.requests(service="network") == []  # no ports?fixed_ips=... lookup at all
+    lb_calls = len(cloud.requests(service="load-balancer"))
+    assert sum(r.api_calls for r in reports.values()) == lb_calls
+    # and with the option: one ports listing per distinct member subnet and region
+    cloud.clear_requests()
+    run(cloud, ["load_balancers"], resolve_member_ports=True)
+    lookups = cloud.requests(service="network", path="/ports")
+    subnets = {
+        (lb["region"], m["subnet_id"]) for lb in lbs for pool in lb["attributes"]["pools"] for m in pool["members"]
+    }
+    assert lookups and len(lookups) >= len(subnets)
+    assert all("fixed_ips=subnet_id" in e["query"] for e in lookups)
+
+
+def test_version_discovery_once_per_service_and_region(cloud):
+    network_types = ["networks", "subnets", "ports", "routers", "floating_ips", "security_groups"]
+    cloud.clear_requests()
+    reports = run(cloud, network_types)
+    assert {r.status for r in reports.values()} == {"ok"}
+    listings = sum(r.api_calls for r in reports.values())
+    network = cloud.requests(service="network")
+    discovery = [e for e in network if e["path"] in ("", "/")]
+    # Neutron's discovery: an unauthenticated GET (401), then an authenticated one, per region,
+    # not per type (it was 2 x 6 per region when every scope discovered on its own)
+    assert 0 < len(discovery) <= 2 * len(REGIONS), discovery
+    assert len(network) == listings + len(discovery)
 
 
 def test_consumer_gets_pages_on_the_calling_thread(cloud):

@@ -71,7 +71,9 @@ def test_every_info_module_lists_what_openstacksdk_lists(paged_cloud, modules_ru
         (rtype.singular, rtype.singular + "_info", {"cloud": "paged", "region_name": "all"})
         for rtype in catalog.RESOURCE_TYPES.values()
     ]
-    tasks.append(("everything", "resource_info", {"cloud": "paged"}, {"check_mode": True}))
+    tasks.append(
+        ("everything", "resource_info", {"cloud": "paged", "resolve_member_ports": True}, {"check_mode": True})
+    )
     completed, results = modules_runner(tasks, env=env)
     assert completed.rc == 0, completed.output
     assert "Traceback" not in completed.output
@@ -97,6 +99,14 @@ def test_every_info_module_lists_what_openstacksdk_lists(paged_cloud, modules_ru
                 assert record["name"] == (want[item_id] if rtype.name != "floating_ips" else record["name"])
         # resource_info (all types at once, in check mode) returns the same records
         assert {r["id"] for r in everything[rtype.name]} == {r["id"] for r in result[rtype.name]}, rtype.name
+
+    # member ports: looked up only with resolve_member_ports (resource_info above), not by default
+    members = [
+        m for lb in results["load_balancer"]["load_balancers"] for p in lb["attributes"]["pools"] for m in p["members"]
+    ]
+    assert members and not any("port_id" in m for m in members)
+    lb_scopes = [s for s in everything["scopes"] if s["type"] == "load_balancers"]
+    assert sum(s["api_calls"] for s in lb_scopes) > sum(s["api_calls"] for s in results["load_balancer"]["scopes"])
 
     # listings over several pages: 12 servers per region with pages of 5
     for scope in results["server"]["scopes"]:
@@ -167,7 +177,9 @@ def check_relations(data):
                 assert edge["target_id"] in subnets
         for group in data["security_groups"][region].values():
             assert isinstance(group["attributes"]["security_group_rules"], list)
-        assert all(checked[key] for key in ("flavor", "ports", "volumes", "device", "subnet", "snapshot", "fip")), (
+        assert all(
+            checked[key] for key in ("flavor", "ports", "volumes", "device", "subnet", "snapshot", "fip", "lb")
+        ), (
             region,
             checked,
         )

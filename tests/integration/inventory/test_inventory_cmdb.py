@@ -76,16 +76,36 @@ def test_list_hosts_groups_and_vars(ansible, tmp_path, filled, cmdb_url):
     assert len([h for h in hostvars if h.startswith("vm-0_")]) == 2
     assert "vm-1" not in hostvars and "vm-3" in hostvars and "vm-5" in hostvars
     web = hostvars["vm-3"]
-    assert web["ansible_host"] == web["openstack"]["floating_ips"][0]
+    floating = [a["addr"] for a in web["openstack"]["addresses"] if a["class"] == "floating"]
+    assert web["ansible_host"] == floating[0]
     assert web["openstack"]["image"]["name"] == "cirros-0.6"
-    assert web["openstack"]["volumes"][0]["name"] == "vol-3"
     assert web["openstack"]["stale"] is False
+    # host_vars: compact (the default): what plays target and reach servers with, nothing more
+    assert sorted(web["openstack"]) == sorted(
+        ["id", "name", "status", "cloud", "region", "project_id", "availability_zone", "flavor", "image"]
+        + ["addresses", "public_v4", "private_v4", "security_groups", "metadata", "tags", "stale"]
+    )
+    assert web["openstack"]["flavor"] == {"name": "m1.small"}
+    assert sorted(web["openstack"]["addresses"][0]) == ["addr", "class", "network", "version"]
     for group in ("cloud_demo", "cloud_other", "region_RegionOne", "project_p1", "az_nova", "flavor_m1_small"):
         assert group in inv, group
     assert set(inv["cloud_other"]["hosts"]) == {h for h, v in hostvars.items() if v["openstack"]["cloud"] == "other"}
     assert len(inv["status_shutoff"]["hosts"]) == 1
     assert "meta_role_web" in inv
     assert not any(g.startswith("instance") for g in inv)  # no per-host group by default
+
+
+def test_full_host_vars(ansible, tmp_path, filled_sqlite, sqlite_url):
+    done = ansible.inventory(write_config(tmp_path, sqlite_url, host_vars="full", include_deleted=True))
+    assert done.rc == 0, done.output
+    web = plain(done.result["_meta"]["hostvars"])["vm-3"]["openstack"]
+    assert web["floating_ips"] == [a["addr"] for a in web["addresses"] if a["class"] == "floating"]
+    assert web["volumes"][0]["name"] == "vol-3"
+    assert web["flavor"]["vcpus"] == 1 and web["flavor"]["ram"] == 2048
+    assert web["addresses"][0]["mac"] == "fa:16:3e:00:00:01"
+    for key in ("networks", "user_id", "compute_host", "key_name", "created_at", "first_seen", "last_seen", "source"):
+        assert key in web, key
+    assert web["deleted"] is False
 
 
 def test_playbook_targets_built_groups(ansible, tmp_path, filled_sqlite, sqlite_url):

@@ -184,6 +184,20 @@ def test_server_errors_are_retried_with_jittered_backoff_then_succeed():
     assert report.api_calls == 3
 
 
+def test_keystoneauth_token_renewal_race_is_retried_then_bounded():
+    # keystoneauth's get_access() asserts auth_ref after its lock while another thread's 401 may
+    # have cleared it: a transient AssertionError on the shared session, retried without sleeping
+    proxy = FakeProxy(COMPUTE, make_items(3), faults=[AssertionError()])
+    the_lister, report = lister(proxy)
+    assert len(collect(the_lister)) == 3
+    assert report.api_calls == 2
+    proxy = FakeProxy(COMPUTE, make_items(3), faults=[AssertionError()] * 3)
+    the_lister, report = lister(proxy)
+    with pytest.raises(AssertionError):
+        collect(the_lister)
+    assert report.api_calls == 3
+
+
 def test_backoff_is_jittered_and_capped():
     policy = g.HttpPolicy(backoff_base=1.0, backoff_max=4.0, jitter=lambda: 0.0)
     assert [policy.backoff(n) for n in (1, 2, 3, 4, 5)] == [0.5, 1.0, 2.0, 2.0, 2.0]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import types
 
 import pytest
 
@@ -239,7 +240,8 @@ def test_load_balancer_embeds_listeners_pools_members_and_member_ports(monkeypat
                     member["port_id"] = owners[(member["subnet_id"], member["address"])]
 
     monkeypatch.setattr(gather, "_resolve_member_ports", resolve)
-    gather._embed_load_balancers(lbs, subs, None, None)
+    job = types.SimpleNamespace(options={"resolve_member_ports": True})
+    gather._embed_load_balancers(lbs, subs, None, job)
     lb = lbs[0]
     assert [listener["id"] for listener in lb["listeners"]] == [listeners[0]["id"]]
     assert [m["id"] for m in lb["pools"][0]["members"]] == [m["id"] for m in members]
@@ -257,6 +259,24 @@ def test_load_balancer_embeds_listeners_pools_members_and_member_ports(monkeypat
     assert {e[2] for e in got if e[0] == "members"} == member_ids
     member_ports = {e for e in got if e[0] == "member_ports"}
     assert ("member_ports", "ports", "16b0051e-a085-4273-a7eb-6c392b67fe76", "10.20.1.151") in member_ports
+
+
+def test_load_balancer_member_ports_are_addresses_by_default(monkeypatch):
+    lbs = [dict(lb) for lb in items("load_balancers")]
+    pools = [dict(p) for p in body("load-balancer-pools.json")["pools"]]
+    members = body("load-balancer-members.json")["members"]
+    subs = {"listeners": [], "pools": pools, "members": {pools[0]["id"]: members}}
+
+    def resolve(pool_list, lister, job):
+        raise AssertionError("member ports are resolved only with resolve_member_ports")
+
+    monkeypatch.setattr(gather, "_resolve_member_ports", resolve)
+    gather._embed_load_balancers(lbs, subs, None, types.SimpleNamespace(options={}))
+    rec = normalize.normalize("load_balancers", lbs[0], "demo", "R")
+    assert all("port_id" not in m for m in rec["attributes"]["pools"][0]["members"])
+    member_ports = {e for e in edges(rec) if e[0] == "member_ports"}
+    assert ("member_ports", "ports", None, "10.20.1.151") in member_ports
+    assert {e[2] for e in member_ports} == {None}
 
 
 def test_untrusted_strings_are_copied_literally():

@@ -179,3 +179,56 @@ def test_live_names_come_from_gathered_images_and_floating_ips():
     views = sources.live_views({"servers": [server], "images": [image], "floating_ips": [fip]})
     assert views[0]["image"]["name"] == "ubuntu"
     assert views[0]["floating_ips"] == ["198.51.100.4"]
+
+
+def test_read_cmdb_reads_only_what_the_view_needs_and_keeps_names_exact(store):
+    """The database projects the stored Nova items to ``VIEW_ATTRIBUTES``; the views must be the same
+    as from the whole items (server_view over the stored records), NUL escapes and non-ASCII included,
+    on SQLite and on PostgreSQL (whose json operators refuse NUL escapes)."""
+    from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb import schema
+    from ansible_collections.cmdb.openstack.plugins.plugin_utils.inventory_hosts import server_view
+
+    data = estate(4)
+    hostile = nova_server(50, name="nul\x00" + "n" * 300, metadata={"k": "v\x00w", "é": "😀", "x": INJECTION})
+    hostile["OS-EXT-SRV-ATTR:user_data"] = "c2VjcmV0"
+    data["servers"].append(record(hostile))
+    fill_cmdb(store, data)
+    now = sources.utcnow()
+    views = {v["id"]: v for v in sources.read_cmdb(store, now=now).views}
+    assert len(views) == 5
+    assert views[hostile["id"]]["name"] == hostile["name"]  # exact, not the cleaned name column
+    assert views[hostile["id"]]["metadata"] == hostile["metadata"]
+    res = schema.resources
+    with store.read() as conn:
+        rows = conn.execute(sa.select(res).where(res.c.type == "servers")).fetchall()
+    with store.read() as conn:
+        names = {
+            (r.cloud, r.region, r.type, r.id): r.name
+            for r in conn.execute(sa.select(res.c.cloud, res.c.region, res.c.type, res.c.id, res.c.name))
+        }
+    for row in rows:
+        expected = server_view(
+            {
+                "cloud": row.cloud,
+                "region": row.region,
+                "id": row.id,
+                "name": row.attributes["name"],
+                "project_id": row.project_id,
+                "status": row.status,
+                "created_at": row.created_at,
+                "updated_at": row.updated_at,
+                "attributes": row.attributes,
+                "first_seen": row.first_seen,
+                "last_seen": row.last_seen,
+                "deleted_at": row.deleted_at,
+                "relations": [],
+            },
+            names,
+            now=now,
+            max_age=3600,
+        )
+        got = dict(views[row.id])
+        for key in ("last_seen", "stale"):  # the last sync run confirms last_seen (tested above)
+            expected.pop(key)
+            got.pop(key)
+        assert got == expected

@@ -134,6 +134,8 @@ def test_read_only_sqlite_file_is_reported_and_left_alone(tmp_path):
         from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb.store import open_store
         from ansible_collections.cmdb.openstack.plugins.module_utils.errors import StoreError
         from cmdb_helpers import record, sync
+        # store imports migrations lazily; import it while the collection is still readable
+        from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb import migrations  # noqa: F401
         if os.getuid() == 0:  # root writes anywhere: drop to nobody so that the mode bits count
             os.setgid(65534); os.setuid(65534)
         try:
@@ -279,3 +281,45 @@ def test_sigkill_mid_write_leaves_previous_state_and_next_sync_completes(store, 
     log = changes(store)
     assert len(log) == total + 500 + (total - 200) + 200
     assert len({(c["resource_id"], c["action"]) for c in log}) == len(log)  # no duplicated change rows
+
+
+def test_read_only_open_checks_the_schema_revision_without_alembic(tmp_path, cmdb_url):
+    from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb import store as store_module
+
+    assert store_module.SCHEMA_HEAD == migrations.HEAD
+    # a database that cmdb_sync never filled: one clear error, nothing created
+    if cmdb_url.startswith("sqlite"):
+        empty = tmp_path / "empty.sqlite"
+        sa.create_engine("sqlite:///%s" % empty).connect().close()
+        url = "sqlite:///%s" % empty
+    else:
+        url = cmdb_url
+    with pytest.raises(StoreError, match=r"not a CMDB of cmdb\.openstack .*cmdb_sync"):
+        open_store(url, migrate=False)
+    # a current CMDB opens; an unknown (newer) revision is named
+    open_store(url).close()
+    store = open_store(url, migrate=False)
+    store.close()
+    with store.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE alembic_version SET version_num = '0099_future'"))
+    with pytest.raises(StoreError, match=r"0099_future.*upgrade the collection"):
+        open_store(url, migrate=False)
+    store.engine.dispose()
+
+
+def test_read_only_open_imports_no_alembic(tmp_path):
+    url = "sqlite:///%s" % (tmp_path / "cmdb.sqlite")
+    open_store(url).close()
+    code = textwrap.dedent(
+        """
+        import sys
+        from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb.store import open_store
+        open_store(sys.argv[1], migrate=False).close()
+        print(sorted(m for m in sys.modules if m.split(".")[0] == "alembic" or m.endswith("cmdb.migrations")))
+        """
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code, url], env=_child_env(), capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"

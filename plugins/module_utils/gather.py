@@ -823,7 +823,9 @@ def gather(
         "endpoints": _Endpoints(),
     }
     cancel = threading.Event()
-    out = queue.Queue(maxsize=max(4, 2 * max_workers))
+    # Two pages waiting is enough to keep the consumer busy; every page more is ~4 MB of records
+    # held while the CMDB writes (a queue of 16 made L's peak memory grow with the page count).
+    out = queue.Queue(maxsize=2)
     jobs = []
     for region in regions:
         for rtype in rtypes:

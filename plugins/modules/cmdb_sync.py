@@ -101,6 +101,16 @@ options:
       - Seconds to wait for another run of the same cloud, region and type to finish.
     type: int
     default: 600
+  resolve_member_ports:
+    description:
+      - Also find the Neutron port owning each load balancer pool member address (the member's
+        C(port_id), and the C(member_ports) relation's target).
+      - This costs one extra paged listing of ports per distinct member subnet and region, made one
+        after the other inside the load balancer listing, so it is off by default. Without it, members
+        keep C(address) and C(subnet_id), and the C(member_ports) relation keeps the address.
+      - Changing it changes the stored load balancers once (their members gain or lose C(port_id)).
+    type: bool
+    default: false
 extends_documentation_fragment:
   - cmdb.openstack.connection
   - cmdb.openstack.cmdb
@@ -237,6 +247,7 @@ def main():
             full_sync_interval=dict(type="raw", default="1d"),
             strict=dict(type="bool", default=False),
             lock_timeout=dict(type="int", default=600),
+            resolve_member_ports=dict(type="bool", default=False),
         )
     )
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True)

@@ -5,16 +5,21 @@
 
 Per scope (cloud, region, type):
 
-``start``  creates the ``sync_runs`` row (status ``running``) and loads the scope's current
-           ``id -> (content hash, deleted)`` map (keys and hashes only, never whole records).
-``page``   hashes each record; only records that are new, changed or tombstoned are written to the
-           ``staging`` table (one small transaction per page). Seen ids are kept in a set for the
-           sweep. A no-change listing therefore stages nothing.
-``finish`` when the listing finished ``ok``: ONE transaction inserts new items, updates changed ones
-           (with a field-level diff in the change log), revives reappeared ones, tombstones the
-           ones that disappeared (``deleted_at``; never a hard delete), rewrites their relation
-           edges, marks the run ``ok`` and clears its staging rows. Any other status applies
-           nothing and deletes nothing; the staged rows are dropped.
+``start``  creates the ``sync_runs`` row (status ``running``).
+``page``   hashes each record and looks the page's ids up in ``resources`` (one indexed query per
+           page, never a map of the whole scope); only records that are new, changed or
+           tombstoned are written to the ``staging`` table (one small transaction per page). The
+           listed ids are remembered for the sweep as 128-bit digests in two ``array``s (16 bytes
+           per id, no Python object per id). A no-change listing therefore stages nothing.
+``finish`` when the listing finished ``ok``: ONE transaction applies the staged rows batch by batch
+           (each batch reads the current rows of its own ids): it inserts new items, updates
+           changed ones (with a field-level diff in the change log), revives reappeared ones,
+           rewrites their relation edges; then the sweep streams the scope's live ids in key order
+           (chunks) and tombstones the ones the listing did not return (``deleted_at``; never a
+           hard delete), marks the run ``ok`` and clears its staging rows. Any other status
+           applies nothing and deletes nothing; the staged rows are dropped.
+
+Memory is therefore a few pages plus 16 bytes per listed id, whatever the size of the scope.
 
 A SIGKILL at any moment leaves the previous state whole: staging rows are not data, and the apply
 is one transaction. Leftover staging rows of a killed run are discarded by the next run of that
@@ -26,12 +31,15 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import array
+import bisect
 import hashlib
 import json
 import traceback
 
 try:
     import sqlalchemy as sa
+    from sqlalchemy.dialects import postgresql
 
     HAS_SQLALCHEMY = True
     SQLALCHEMY_IMPORT_ERROR = None
@@ -49,7 +57,98 @@ GONE_STATUSES = {"servers": frozenset(["DELETED"])}
 #: Statuses of a scope whose listing was applied.
 APPLIED = ("ok", "refused_empty")
 BATCH = 500
+#: Ids per ``IN (...)`` list (SQLite's default limit of bound parameters is 32766, older ones 999).
+LOOKUP_CHUNK = 500
+#: Ids per chunk of the sweep's key-ordered scan of the live rows.
+SWEEP_CHUNK = 5000
 _MISSING = object()
+
+
+def bulk_insert(conn, table, rows):
+    """Insert ``rows`` (dicts with the same keys) into ``table`` inside the connection's transaction.
+
+    PostgreSQL: one ``COPY ... FROM STDIN`` (psycopg 3) instead of an ``executemany`` that sends and
+    executes one INSERT per row; it is the same transaction, so a failure or a kill still rolls
+    everything back. SQLite: ``executemany`` (sqlite3 loops in C; there is no network round trip).
+    """
+    if not rows:
+        return
+    if conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg":
+        copy_rows(conn, table, rows)
+    else:
+        conn.execute(table.insert(), rows)
+
+
+def copy_rows(conn, table, rows):
+    """``COPY table (columns) FROM STDIN`` of ``rows``; JSON columns are serialized as SQLAlchemy's
+    ``JSON`` type does it (``json.dumps``, Python None as JSON ``null``)."""
+    columns = list(rows[0])
+    as_json = [isinstance(table.c[name].type, sa.JSON) for name in columns]
+    quote = conn.dialect.identifier_preparer.quote
+    statement = "COPY %s (%s) FROM STDIN" % (quote(table.name), ", ".join(quote(name) for name in columns))
+    with conn.connection.driver_connection.cursor() as cursor:
+        with cursor.copy(statement) as copy:
+            for row in rows:
+                copy.write_row(
+                    [json.dumps(row[name]) if is_json else row[name] for name, is_json in zip(columns, as_json)]
+                )
+
+
+class IdDigests:
+    """A set of ids kept as 128-bit BLAKE2b digests in two ``array('Q')`` (16 bytes per id).
+
+    ``add`` appends (duplicates allowed); ``freeze`` sorts and de-duplicates (a transient list of
+    ints, once per scope); then ``len`` is the number of distinct ids and ``in`` a binary search.
+    A collision of two ids' 128-bit digests is as unlikely as one of the SHA-256 content hashes the
+    CMDB already trusts to mean "unchanged".
+    """
+
+    __slots__ = ("_frozen", "_hi", "_lo")
+
+    def __init__(self):
+        self._hi = array.array("Q")
+        self._lo = array.array("Q")
+        self._frozen = True
+
+    @staticmethod
+    def _digest(rid):
+        value = int.from_bytes(hashlib.blake2b(rid.encode("utf-8", "surrogatepass"), digest_size=16).digest(), "big")
+        return value >> 64, value & 0xFFFFFFFFFFFFFFFF
+
+    def add(self, rid):
+        high, low = self._digest(rid)
+        self._hi.append(high)
+        self._lo.append(low)
+        self._frozen = False
+
+    def freeze(self):
+        if self._frozen:
+            return self
+        keys = sorted((high << 64) | low for high, low in zip(self._hi, self._lo))
+        self._hi = array.array("Q")
+        self._lo = array.array("Q")
+        previous = None
+        for key in keys:
+            if key != previous:
+                self._hi.append(key >> 64)
+                self._lo.append(key & 0xFFFFFFFFFFFFFFFF)
+                previous = key
+        self._frozen = True
+        return self
+
+    def __len__(self):
+        self.freeze()
+        return len(self._hi)
+
+    def __contains__(self, rid):
+        self.freeze()
+        high, low = self._digest(rid)
+        index = bisect.bisect_left(self._hi, high)
+        while index < len(self._hi) and self._hi[index] == high:
+            if self._lo[index] == low:
+                return True
+            index += 1
+        return False
 
 
 class _Rollback(Exception):
@@ -143,6 +242,20 @@ def field_diff(old_row, old_edges, record):
     return diff
 
 
+def _unique_parts(batch):
+    """Split a staged batch into consecutive parts in which every id occurs once (a listing may
+    return an id twice: the second occurrence is then applied against the first one's result)."""
+    part, ids = [], set()
+    for item in batch:
+        if item["resource_id"] in ids:
+            yield part
+            part, ids = [], set()
+        part.append(item)
+        ids.add(item["resource_id"])
+    if part:
+        yield part
+
+
 _LIMITS = {"name": None, "project_id": schema.NAME_LEN, "status": schema.TYPE_LEN}
 
 
@@ -160,8 +273,9 @@ class ScopeRun:
         self.mode = mode
         self.run_id = None
         self.started_at = None
-        self.known = {}
-        self.seen = set()
+        # ids listed (for the sweep; duplicates allowed until frozen) and ids whose last listed
+        # status means "gone" (a DELETED server): released when the scope finishes
+        self.seen = IdDigests()
         self.gone = set()
         self.staged = 0
         self.memory = []
@@ -173,6 +287,12 @@ class ScopeRun:
     @property
     def key(self):
         return (self.cloud, self.region, self.type)
+
+    def release(self):
+        """Drop the per-id state of a finished scope (only counts and status stay for the result)."""
+        self.seen = IdDigests()
+        self.gone = set()
+        self.memory = []
 
     def result(self):
         return {
@@ -239,14 +359,6 @@ class CmdbWriter:
         self.order.append(key)
         self._beat()
         run.started_at = utcnow()
-        res = schema.resources
-        with self.store.read() as conn:
-            rows = conn.execute(
-                sa.select(res.c.id, res.c.content_hash, res.c.deleted_at).where(
-                    res.c.cloud == run.cloud, res.c.region == run.region, res.c.type == run.type
-                )
-            )
-            run.known = {row.id: (row.content_hash, row.deleted_at is not None) for row in rows}
         if not self.check_mode:
             with self.store.write() as conn:
                 run.run_id = conn.execute(
@@ -267,20 +379,25 @@ class CmdbWriter:
         run = self.scopes[self._key(scope)]
         self._beat()
         gone_statuses = GONE_STATUSES.get(run.type, ())
-        rows = []
+        listed = []
         for record in records:
             rid = str(record["id"])
             run.counts["listed"] += 1
             if record.get("status") in gone_statuses:
                 run.gone.add(rid)
-                run.seen.discard(rid)
                 continue
             run.seen.add(rid)
-            run.gone.discard(rid)
+            if run.gone:
+                run.gone.discard(rid)
+            listed.append((rid, record))
+        if not listed:
+            return
+        known = self._lookup(run, sorted(set(rid for rid, _record in listed)))
+        rows = []
+        for rid, record in listed:
             digest = content_hash(record)
-            known = run.known.get(rid)
-            if known is not None and known[0] == digest and not known[1]:
-                continue
+            if known.get(rid) == digest:
+                continue  # stored, live and identical: nothing to stage
             rows.append(
                 {
                     "sync_run_id": run.run_id or 0,
@@ -301,17 +418,59 @@ class CmdbWriter:
         with self.store.write() as conn:
             conn.execute(schema.staging.insert(), rows)
 
+    def _rows_by_id(self, conn, run, columns, ids, live_only=False):
+        """Rows (``columns`` of ``resources``) of this scope whose id is in ``ids``.
+
+        PostgreSQL: one index probe per id (``unnest`` + ``LATERAL ... OFFSET 0``). A plain
+        ``id IN (...)`` is planned from the table's statistics, which lag behind during a load
+        (rows inserted by the running transaction are not in them): the planner then scans the
+        whole scope on the (cloud, region, type) prefix of the key and filters the ids, once per
+        batch. SQLite plans ``IN`` on the full key by itself.
+        """
+        res = schema.resources
+        if conn.dialect.name != "postgresql":
+            conditions = list(self._scope(run)) + [res.c.id.in_(ids)]
+            if live_only:
+                conditions.append(res.c.deleted_at.is_(None))
+            return conn.execute(sa.select(*columns).where(*conditions))
+        keys = (
+            sa.func.unnest(sa.cast(sa.bindparam("ids", list(ids)), postgresql.ARRAY(sa.Text())))
+            .table_valued("key")
+            .render_derived(name="k")
+        )
+        conditions = list(self._scope(run)) + [res.c.id == keys.c.key]
+        if live_only:
+            conditions.append(res.c.deleted_at.is_(None))
+        names = [column.name for column in columns]
+        probe = sa.select(*[res.c[name] for name in names]).where(*conditions).offset(0).lateral("r")
+        statement = sa.select(*[probe.c[name] for name in names]).select_from(keys).join(probe, sa.true())
+        return conn.execute(statement)
+
+    def _lookup(self, run, ids):
+        """``{id: content_hash}`` of the live stored rows among ``ids`` (one indexed query per chunk)."""
+        res = schema.resources
+        known = {}
+        with self.store.read() as conn:
+            for i in range(0, len(ids), LOOKUP_CHUNK):
+                chunk = ids[i : i + LOOKUP_CHUNK]
+                for row in self._rows_by_id(conn, run, (res.c.id, res.c.content_hash), chunk, live_only=True):
+                    known[row.id] = row.content_hash
+        return known
+
     def finish(self, scope, report):
         run = self.scopes[self._key(scope)]
         self._beat()
         status = getattr(report, "status", "error")
         run.message = getattr(report, "message", None)
         run.http_status = getattr(report, "http_status", None)
-        if status == "ok":
-            self._apply(run)
-        else:
-            run.status = status
-            self._close_failed(run)
+        try:
+            if status == "ok":
+                self._apply(run)
+            else:
+                run.status = status
+                self._close_failed(run)
+        finally:
+            run.release()
         return run
 
     # -- results ----------------------------------------------------------------------------
@@ -325,7 +484,10 @@ class CmdbWriter:
             if run.status == "running":
                 run.status = "error"
                 run.message = message
-                self._close_failed(run)
+                try:
+                    self._close_failed(run)
+                finally:
+                    run.release()
 
     # -- internals ----------------------------------------------------------------------------
     def _beat(self):
@@ -420,70 +582,91 @@ class CmdbWriter:
         )
 
     def _apply_in(self, conn, run):
-        res = schema.resources
         now = utcnow()
-        scope_filter = (res.c.cloud == run.cloud, res.c.region == run.region, res.c.type == run.type)
-        current = {}
-        for row in conn.execute(
-            sa.select(res.c.id, res.c.content_hash, res.c.deleted_at, res.c.project_id).where(*scope_filter)
-        ):
-            current[row.id] = [row.content_hash, row.deleted_at is not None, row.project_id]
         counts = run.counts
         for batch in self._iter_staged(conn, run):
-            self._apply_batch(conn, run, batch, current, now)
+            for part in _unique_parts(batch):
+                self._apply_batch(conn, run, part, now)
         # The sweep: what a complete listing did not return is gone (tombstoned, never deleted).
+        seen = run.seen.freeze()
+        # ids listed live (their last listed status was not a "gone" one)
+        listed_live = len(seen) - sum(1 for rid in run.gone if rid in seen)
         if run.mode == "incremental":
-            doomed = sorted(rid for rid in run.gone if rid in current and not current[rid][1])
+            gone = sorted(run.gone)
+            for i in range(0, len(gone), LOOKUP_CHUNK):
+                self._tombstone(conn, run, self._live_among(conn, run, gone[i : i + LOOKUP_CHUNK]), now)
         else:
-            in_scope = self._sweep_project_filter(run)
-            live = [rid for rid, (_h, deleted, proj) in current.items() if not deleted and in_scope(proj)]
-            doomed = sorted(rid for rid in live if rid not in run.seen)
-            if live and not run.seen and not self.allow_empty_sweep:
-                run.status = "refused_empty"
-                run.message = (
-                    "the listing came back empty while the CMDB has %d live items; nothing was marked "
-                    "deleted (set allow_empty_sweep: true if they are really gone)" % len(live)
-                )
-                doomed = []
-        if doomed:
-            self._tombstone(conn, run, doomed, current, now)
-        counts["unchanged"] = max(0, len(run.seen) - counts["new"] - counts["updated"] - counts["reappeared"])
+            refuse = False
+            if not listed_live and not self.allow_empty_sweep:
+                live = self._count_live(conn, run)
+                if live:
+                    refuse = True
+                    run.status = "refused_empty"
+                    run.message = (
+                        "the listing came back empty while the CMDB has %d live items; nothing was marked "
+                        "deleted (set allow_empty_sweep: true if they are really gone)" % live
+                    )
+            if not refuse:
+                gone = run.gone
+                for ids in self._live_ids(conn, run):
+                    doomed = [rid for rid in ids if rid in gone or rid not in seen]
+                    if doomed:
+                        self._tombstone(conn, run, doomed, now)
+        counts["unchanged"] = max(0, listed_live - counts["new"] - counts["updated"] - counts["reappeared"])
         if run.status == "running":
             run.status = "ok"
 
-    def _sweep_project_filter(self, run):
-        project = self.project_id
-        if project is None or run.type in self.unscoped_types:
-            return lambda _proj: True
-        return lambda proj: proj == project
+    def _sweep_filter(self, run):
+        """Conditions of the rows a complete listing of this run accounts for (live, in its project)."""
+        res = schema.resources
+        conditions = list(self._scope(run)) + [res.c.deleted_at.is_(None)]
+        if self.project_id is not None and run.type not in self.unscoped_types:
+            conditions.append(res.c.project_id == self.project_id)
+        return conditions
 
-    def _apply_batch(self, conn, run, batch, current, now):
+    def _count_live(self, conn, run):
+        res = schema.resources
+        return conn.execute(sa.select(sa.func.count()).select_from(res).where(*self._sweep_filter(run))).scalar()
+
+    def _live_ids(self, conn, run):
+        """The live ids of the scope in key order, ``SWEEP_CHUNK`` at a time (keyset pagination)."""
+        res = schema.resources
+        last = None
+        while True:
+            query = sa.select(res.c.id).where(*self._sweep_filter(run))
+            if last is not None:
+                query = query.where(res.c.id > last)
+            ids = conn.execute(query.order_by(res.c.id).limit(SWEEP_CHUNK)).scalars().all()
+            if not ids:
+                return
+            yield ids
+            last = ids[-1]
+
+    def _live_among(self, conn, run, ids):
+        res = schema.resources
+        rows = conn.execute(sa.select(res.c.id).where(*self._scope(run), res.c.deleted_at.is_(None), res.c.id.in_(ids)))
+        return sorted(rows.scalars().all())
+
+    def _apply_batch(self, conn, run, batch, now):
+        """Apply staged items with distinct ids: read their current rows, then write in bulk."""
         res = schema.resources
         rel = schema.relations
-        # Rows we need the old content of (for the diff): existing ones whose hash differs.
-        need_old = sorted(
-            {
-                item["resource_id"]
-                for item in batch
-                if item["resource_id"] in current and current[item["resource_id"]][0] != item["content_hash"]
-            }
-        )
+        digests = {item["resource_id"]: item["content_hash"] for item in batch}
         old_rows = {}
+        for row in self._rows_by_id(conn, run, tuple(res.columns), sorted(digests)):
+            old_rows[row.id] = row._mapping
+        need_edges = sorted(rid for rid, row in old_rows.items() if row["content_hash"] != digests[rid])
         old_edges = {}
-        if need_old:
+        if need_edges:
             for row in conn.execute(
-                sa.select(res).where(
-                    res.c.cloud == run.cloud, res.c.region == run.region, res.c.type == run.type, res.c.id.in_(need_old)
-                )
-            ):
-                old_rows[row.id] = dict(row._mapping)
-            for row in conn.execute(
-                sa.select(rel).where(
+                sa.select(rel.c.source_id, rel.c.relation, rel.c.target_type, rel.c.target_id, rel.c.target_name)
+                .where(
                     rel.c.cloud == run.cloud,
                     rel.c.region == run.region,
                     rel.c.source_type == run.type,
-                    rel.c.source_id.in_(need_old),
+                    rel.c.source_id.in_(need_edges),
                 )
+                .order_by(rel.c.id)
             ):
                 old_edges.setdefault(row.source_id, []).append(
                     {
@@ -498,7 +681,7 @@ class CmdbWriter:
             rid = item["resource_id"]
             record = item["record"]
             digest = item["content_hash"]
-            cur = current.get(rid)
+            old = old_rows.get(rid)
             values = {
                 "name": _column_value("name", record.get("name")),
                 "project_id": _column_value("project_id", record.get("project_id")),
@@ -510,23 +693,19 @@ class CmdbWriter:
                 "last_seen": now,
                 "deleted_at": None,
             }
-            if cur is None:
-                row = dict(values, cloud=run.cloud, region=run.region, type=run.type, id=rid, first_seen=now)
-                inserts.append(row)
+            if old is None:
+                inserts.append(dict(values, cloud=run.cloud, region=run.region, type=run.type, id=rid, first_seen=now))
                 action, diff = "created", None
-                current[rid] = [digest, False, values["project_id"]]
-            elif cur[1]:
+            elif old["deleted_at"] is not None:
                 diff = None
-                if cur[0] != digest:
-                    diff = field_diff(old_rows.get(rid, {}), old_edges.get(rid, []), record) or None
+                if old["content_hash"] != digest:
+                    diff = field_diff(old, old_edges.get(rid, []), record) or None
                 updates.append(dict(values, b_id=rid))
                 action = "reappeared"
-                current[rid] = [digest, False, values["project_id"]]
-            elif cur[0] != digest:
-                diff = field_diff(old_rows.get(rid, {}), old_edges.get(rid, []), record)
+            elif old["content_hash"] != digest:
+                diff = field_diff(old, old_edges.get(rid, []), record)
                 updates.append(dict(values, b_id=rid))
                 action = "updated"
-                current[rid] = [digest, False, values["project_id"]]
             else:
                 continue  # staged against an older view, but identical now
             run.counts["new" if action == "created" else action] += 1
@@ -558,16 +737,10 @@ class CmdbWriter:
                         "target_name": clean_text(edge["target_name"]),
                     }
                 )
-        if inserts:
-            conn.execute(res.insert(), inserts)
+        bulk_insert(conn, res, inserts)
         if updates:
             conn.execute(
-                res.update().where(
-                    res.c.cloud == run.cloud,
-                    res.c.region == run.region,
-                    res.c.type == run.type,
-                    res.c.id == sa.bindparam("b_id"),
-                ),
+                res.update().where(*self._scope(run), res.c.id == sa.bindparam("b_id")),
                 updates,
             )
         if edge_sources:
@@ -579,39 +752,28 @@ class CmdbWriter:
                     rel.c.source_id.in_(edge_sources),
                 )
             )
-        if edges:
-            conn.execute(rel.insert(), edges)
-        if change_rows:
-            conn.execute(schema.changes.insert(), change_rows)
+        bulk_insert(conn, rel, edges)
+        bulk_insert(conn, schema.changes, change_rows)
 
-    def _tombstone(self, conn, run, doomed, current, now):
+    def _tombstone(self, conn, run, doomed, now):
+        """Mark ``doomed`` (live ids of the scope, at most a chunk) deleted, with a change row each."""
+        if not doomed:
+            return
         res = schema.resources
         names = {}
-        for i in range(0, len(doomed), BATCH):
-            chunk = doomed[i : i + BATCH]
+        for i in range(0, len(doomed), LOOKUP_CHUNK):
+            chunk = doomed[i : i + LOOKUP_CHUNK]
             if self.diff:
-                for row in conn.execute(
-                    sa.select(res.c.id, res.c.name).where(
-                        res.c.cloud == run.cloud,
-                        res.c.region == run.region,
-                        res.c.type == run.type,
-                        res.c.id.in_(chunk),
-                    )
-                ):
+                for row in conn.execute(sa.select(res.c.id, res.c.name).where(*self._scope(run), res.c.id.in_(chunk))):
                     names[row.id] = row.name
             conn.execute(
                 res.update()
-                .where(
-                    res.c.cloud == run.cloud,
-                    res.c.region == run.region,
-                    res.c.type == run.type,
-                    res.c.id.in_(chunk),
-                    res.c.deleted_at.is_(None),
-                )
+                .where(*self._scope(run), res.c.id.in_(chunk), res.c.deleted_at.is_(None))
                 .values(deleted_at=now)
             )
-            conn.execute(
-                schema.changes.insert(),
+            bulk_insert(
+                conn,
+                schema.changes,
                 [
                     {
                         "sync_run_id": run.run_id,
@@ -627,7 +789,6 @@ class CmdbWriter:
                 ],
             )
             for rid in chunk:
-                current[rid][1] = True
                 self._note_change(run, rid, names.get(rid), "deleted", None)
         run.counts["deleted"] += len(doomed)
 

@@ -355,6 +355,7 @@ def run_sync(params, check_mode=False, diff=False, open_cloud=None, gather=None,
                 all_projects=all_projects,
                 project_id=project_id,
                 changes_since=changes_since,
+                resolve_member_ports=bool(params.get("resolve_member_ports")),
             )
         except CmdbError as exc:
             writer.abort_unfinished(exc.message)

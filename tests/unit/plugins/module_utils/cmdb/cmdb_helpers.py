@@ -7,7 +7,7 @@ from collections import namedtuple
 
 import sqlalchemy as sa
 
-from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb import schema
+from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb import apply, schema
 from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb.apply import CmdbWriter
 
 Scope = namedtuple("Scope", "cloud region type")
@@ -85,8 +85,19 @@ def changes(store, rid=None):
 
 @contextlib.contextmanager
 def count_writes(store):
-    """Count INSERT/UPDATE/DELETE statements (and rows) per table while the block runs."""
+    """Count INSERT/UPDATE/DELETE statements (and rows) per table while the block runs.
+
+    On PostgreSQL bulk inserts are ``COPY`` through the driver (no SQLAlchemy cursor event): they
+    are counted by wrapping ``apply.copy_rows`` (one statement, ``len(rows)`` rows).
+    """
     counts = {}
+    original_copy = apply.copy_rows
+
+    def counting_copy(conn, table, rows_):
+        entry = counts.setdefault(table.name, {"statements": 0, "rows": 0})
+        entry["statements"] += 1
+        entry["rows"] += len(rows_)
+        return original_copy(conn, table, rows_)
 
     def after(conn, cursor, statement, parameters, context, executemany):
         head = statement.lstrip().split(None, 3)
@@ -100,7 +111,9 @@ def count_writes(store):
         entry["rows"] += max(cursor.rowcount, 0)
 
     sa.event.listen(store.engine, "after_cursor_execute", after)
+    apply.copy_rows = counting_copy
     try:
         yield counts
     finally:
+        apply.copy_rows = original_copy
         sa.event.remove(store.engine, "after_cursor_execute", after)

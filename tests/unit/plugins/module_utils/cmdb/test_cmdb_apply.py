@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from cmdb_helpers import Report, Scope, changes, count_writes, live, record, rows, snapshot, sync
 
-from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb import schema
-from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb.apply import CmdbWriter, content_hash
+from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb import apply, schema
+from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb.apply import CmdbWriter, IdDigests, content_hash
 
 
 def test_create_change_delete_reappear_with_change_log(store):
@@ -226,3 +226,57 @@ def test_large_listing_streams_through_staging(store):
     assert writes["staging"]["statements"] >= 3  # one small transaction per page
     assert rows(store, schema.staging) == []
     assert len(live(store)) == 3000
+
+
+def test_id_digests_are_a_set_of_ids():
+    ids = IdDigests()
+    for rid in ["a", "b", "a", "\udcff-lone-surrogate", "x" * 300, "b"]:
+        ids.add(rid)
+    assert len(ids) == 4
+    assert "a" in ids and "\udcff-lone-surrogate" in ids and "x" * 300 in ids
+    assert "c" not in ids and "x" * 299 not in ids
+    ids.add("c")  # adding after a lookup re-sorts
+    assert "c" in ids and len(ids) == 5
+    assert len(IdDigests()) == 0 and "a" not in IdDigests()
+
+
+def test_sweep_and_lookups_work_in_chunks(store, monkeypatch):
+    """Small chunks: the page lookups, the key-ordered sweep and the tombstoning span many chunks."""
+    monkeypatch.setattr(apply, "LOOKUP_CHUNK", 4)
+    monkeypatch.setattr(apply, "SWEEP_CHUNK", 7)
+    monkeypatch.setattr(apply, "BATCH", 6)
+    records = [record("s%03d" % i, project="p%d" % (i % 2)) for i in range(60)]
+    assert sync(store, records, page_size=9)["counts"]["new"] == 60
+    kept = [r for i, r in enumerate(records) if i % 5]
+    kept[0] = record(kept[0]["id"], status="SHUTOFF", project=kept[0]["project_id"])
+    result = sync(store, kept, page_size=9, diff=True)
+    assert result["counts"] == dict(result["counts"], new=0, updated=1, deleted=12, unchanged=47)
+    assert set(live(store)) == {r["id"] for r in kept}
+    deleted = sorted(c["id"] for c in result["writer"].changes if c["action"] == "deleted")
+    assert deleted == ["s%03d" % i for i in range(0, 60, 5)]
+    assert all(c["name"] == "srv-%s" % c["id"] for c in result["writer"].changes if c["action"] == "deleted")
+    # a project-scoped sweep only considers that project's rows, chunk after chunk
+    result = sync(store, [r for r in kept if r["project_id"] == "p0"][:3], project_id="p0")
+    p0_live = [r for r in kept if r["project_id"] == "p0"]
+    assert result["counts"]["deleted"] == len(p0_live) - 3
+    assert set(live(store)) == {r["id"] for r in kept if r["project_id"] == "p1"} | {r["id"] for r in p0_live[:3]}
+
+
+def test_duplicate_id_in_one_batch_keeps_one_set_of_edges(store):
+    first = record("a")
+    second = record("a", status="SHUTOFF")
+    second["relations"].append({"relation": "ports", "target_type": "ports", "target_id": "p-9", "target_name": None})
+    result = sync(store, [first, second], page_size=1)
+    assert result["counts"] == dict(result["counts"], new=1, updated=1, unchanged=0)
+    edges = sorted((e["relation"], e["target_id"]) for e in rows(store, schema.relations))
+    assert edges == [("flavor", None), ("ports", "p-9")]
+    diff = changes(store, "a")[-1]["diff"]
+    assert diff["status"] == {"old": "ACTIVE", "new": "SHUTOFF"} and "relations" in diff and "name" not in diff
+
+
+def test_a_finished_scope_keeps_no_per_id_state(store):
+    records = [record("k%03d" % i) for i in range(50)]
+    result = sync(store, records)
+    run = result["writer"].scopes[("demo", "RegionOne", "servers")]
+    assert len(run.seen) == 0 and run.gone == set() and run.memory == []
+    assert result["counts"]["new"] == 50

@@ -192,3 +192,12 @@ def test_bad_options_are_one_clear_error(cmdb_url):
     with pytest.raises(ConfigurationError) as info:
         _run(fake, cmdb_url, only_due=True)
     assert "only_due" in info.value.message
+
+
+def test_resolve_member_ports_reaches_gather_and_is_off_by_default(cmdb_url, store):
+    fake = FakeCloud()
+    fake.data[("RegionOne", "flavors")] = [record("f1", rtype="flavors", project=None)]
+    _run(fake, cmdb_url, types=["flavors"])
+    assert fake.calls[-1]["resolve_member_ports"] is False
+    _run(fake, cmdb_url, types=["flavors"], resolve_member_ports=True)
+    assert fake.calls[-1]["resolve_member_ports"] is True

@@ -36,8 +36,10 @@ import hashlib
 import ipaddress
 import json
 import re
+import threading
 import time
 import traceback
+from concurrent.futures import ThreadPoolExecutor
 
 try:
     import requests
@@ -77,6 +79,12 @@ CF_CLOUD = "openstack_cloud"
 CF_REGION = "openstack_region"
 CF_DELETED_AT = "openstack_deleted_at"
 CF_STATE = "openstack_sync_state"
+CF_METADATA = "openstack_metadata"
+#: Server tags become NetBox tags ``os:<tag>`` with a slug ``os-tag-...`` and this description, which marks them
+#: as managed (NetBox tags cannot carry tags or custom fields themselves).
+OS_TAG_PREFIX = "os:"
+OS_TAG_SLUG_PREFIX = "os-tag-"
+OS_TAG_DESCRIPTION = "OpenStack server tag (managed by cmdb.openstack netbox_sync)"
 #: CMDB types whose changes can change what NetBox shows for a server.
 RELEVANT_TYPES = ("servers", "ports", "floating_ips", "volumes", "images", "networks", "subnets")
 DELETED_STATUSES = ("decommissioning", "offline")
@@ -90,6 +98,10 @@ INTS_PER_GET = 150
 READ_ALL_THRESHOLD = 300
 PAGE = 1000
 WRITE_CHUNK = 500
+#: Bulk writes of at least 2 x MIN_PARALLEL objects go out as this many concurrent requests (NetBox serves each
+#: request on one CPU; its gunicorn has several workers). Children of one VM always share a request.
+DEFAULT_PARALLEL_WRITES = 2
+MIN_PARALLEL = 50
 MAX_DIFF_LINES = 1000
 
 #: Nova server status -> NetBox VM status. Anything else: offline.
@@ -169,9 +181,41 @@ CUSTOM_FIELDS = (
     (CF_ID, "text", "OpenStack ID", MANAGED_TYPES),
     (CF_CLOUD, "text", "OpenStack cloud", MANAGED_TYPES),
     (CF_REGION, "text", "OpenStack region", ("virtualization.cluster", "virtualization.virtualmachine")),
-    (CF_DELETED_AT, "datetime", "Deleted in OpenStack at", ("virtualization.virtualmachine",)),
+    # on a platform: the time its last VM went (a platform the sync created is deleted ``retention`` days later)
+    (CF_DELETED_AT, "datetime", "Deleted in OpenStack at", ("virtualization.virtualmachine", "dcim.platform")),
     (CF_STATE, "json", "cmdb.openstack sync state", ("virtualization.cluster",)),
+    (CF_METADATA, "json", "OpenStack metadata", ("virtualization.virtualmachine",)),
 )
+
+
+#: ``omit=`` of the bulk writes: read-only fields of the response that netbox_sync never sends nor reads (a
+#: write answers with the whole objects; these are the computed ones: counts, rendered config context, links).
+#: Only read-only fields belong here: NetBox drops omitted fields from the input too.
+_LINKS = ("url", "display_url", "display", "created", "last_updated")
+WRITE_OMIT = {
+    "virtualization/virtual-machines": ("config_context", "interface_count", "virtual_disk_count", "primary_ip")
+    + _LINKS,
+    "virtualization/interfaces": ("count_ipaddresses", "count_fhrp_groups", "l2vpn_termination") + _LINKS,
+    "ipam/ip-addresses": ("assigned_object", "nat_outside", "family") + _LINKS,
+    "virtualization/virtual-disks": _LINKS,
+}
+
+
+def _vm_of(payload):
+    return payload.get("virtual_machine")
+
+
+def _interface_of(payload):
+    return payload.get("assigned_object_id")
+
+
+#: How the creates of children split into concurrent requests: never the children of one VM (or interface) apart,
+#: so two transactions never update the same VM's counters.
+WRITE_GROUPS = {
+    "virtualization/interfaces": _vm_of,
+    "virtualization/virtual-disks": _vm_of,
+    "ipam/ip-addresses": _interface_of,
+}
 
 
 class NetBoxError(CmdbError):
@@ -329,7 +373,7 @@ class NetBox:
     Counts every write (``writes``: requests, ``written``: objects).
     """
 
-    def __init__(self, url, token, validate_certs=True, timeout=300):
+    def __init__(self, url, token, validate_certs=True, timeout=300, parallel=DEFAULT_PARALLEL_WRITES):
         if missing_libraries():
             raise ConfigurationError("netbox_sync needs the Python libraries %s" % ", ".join(missing_libraries()))
         url = (url or "").strip()
@@ -343,24 +387,31 @@ class NetBox:
         if self.url.endswith("/api"):
             self.url = self.url[: -len("/api")]
         self.api = pynetbox.api(self.url, token=token)
-        self.api.http_session = _TimeoutSession(timeout)
-        self.api.http_session.verify = validate_certs
+        self.parallel = max(1, int(parallel or 1))
+        # one keep-alive session per concurrent writer
+        self.sessions = [_TimeoutSession(timeout) for _index in range(self.parallel)]
+        for session in self.sessions:
+            session.verify = validate_certs
+        self.api.http_session = self.sessions[0]
+        self._lock = threading.Lock()
         self.token = token
         self.version = None
         self.writes = 0
         self.written = 0
         self.reads = 0
+        self.seconds = 0.0  # time inside REST calls (NetBox's work, transfer, JSON), summed over concurrent ones
 
-    def _request(self, path, filters=None, limit=None):
+    def _request(self, path, filters=None, limit=None, session=None):
         return Request(
             base="%s/api/%s/" % (self.url, path),
-            http_session=self.api.http_session,
+            http_session=session or self.api.http_session,
             filters=filters,
             token=self.token,
             limit=limit,
         )
 
     def _call(self, what, path, func):
+        started = time.perf_counter()
         try:
             return func()
         except RequestError as exc:
@@ -384,6 +435,9 @@ class NetBox:
                 "cannot reach NetBox at %s (%s); check netbox_url and that NetBox is running"
                 % (self.url, _first_line(exc))
             )
+        finally:
+            with self._lock:
+                self.seconds += time.perf_counter() - started
 
     def _explain(self, req, what, path):
         status = req.status_code
@@ -437,29 +491,58 @@ class NetBox:
             found.extend(self.list(path, **query))
         return found
 
-    def create(self, path, items):
-        created = []
-        for chunk in _chunks(items, WRITE_CHUNK):
-            result = self._call("create", path, lambda chunk=chunk: self._request(path).post(chunk))
-            self.writes += 1
-            self.written += len(chunk)
-            created.extend(result if isinstance(result, list) else [result])
-        return created
+    def _write(self, what, verb, path, items, group=None):
+        """Bulk POST/PATCH of ``items``: chunks of WRITE_CHUNK, up to ``parallel`` requests at a time."""
+        omit = WRITE_OMIT.get(path)
+        filters = {"omit": ",".join(omit)} if omit else None
+        if group is not None:
+            items = sorted(items, key=lambda item: str(group(item)))
+        runs = _split(list(items), self.parallel, group)
 
-    def update(self, path, items):
-        updated = []
-        for chunk in _chunks(items, WRITE_CHUNK):
-            result = self._call("change", path, lambda chunk=chunk: self._request(path).patch(chunk))
-            self.writes += 1
-            self.written += len(chunk)
-            updated.extend(result if isinstance(result, list) else [result])
-        return updated
+        def run(index, part):
+            done = []
+            for chunk in _chunks(part, WRITE_CHUNK):
+                request = self._request(path, filters=filters, session=self.sessions[index])
+                result = self._call(what, path, lambda request=request, chunk=chunk: getattr(request, verb)(chunk))
+                with self._lock:
+                    self.writes += 1
+                    self.written += len(chunk)
+                done.extend(result if isinstance(result, list) else [result])
+            return done
+
+        if len(runs) == 1:
+            return run(0, runs[0])
+        with ThreadPoolExecutor(len(runs)) as pool:
+            futures = [pool.submit(run, index, part) for index, part in enumerate(runs)]
+            return [obj for future in futures for obj in future.result()]
+
+    def create(self, path, items, group=None):
+        return self._write("create", "post", path, items, group)
+
+    def update(self, path, items, group=None):
+        return self._write("change", "patch", path, items, group)
 
     def delete(self, path, ids):
         for chunk in _chunks(sorted(set(ids)), WRITE_CHUNK):
             self._call("delete", path, lambda chunk=chunk: self._request(path).delete([{"id": i} for i in chunk]))
             self.writes += 1
             self.written += len(chunk)
+
+
+def _split(items, parts, group=None):
+    """``items`` in up to ``parts`` runs of about equal size (at least MIN_PARALLEL each), never splitting a group."""
+    parts = min(parts, len(items) // MIN_PARALLEL)
+    if parts <= 1:
+        return [items]
+    target = -(-len(items) // parts)
+    runs, run = [], []
+    for item in items:
+        if len(run) >= target and len(runs) < parts - 1 and (group is None or group(item) != group(run[-1])):
+            runs.append(run)
+            run = []
+        run.append(item)
+    runs.append(run)
+    return runs
 
 
 def _first_line(exc):
@@ -683,6 +766,26 @@ def vm_name(server, duplicates):
     return name[:64]
 
 
+def server_metadata(attrs):
+    """The server's metadata as a JSON object of strings (None when empty): data only, copied, never interpreted."""
+    metadata = attrs.get("metadata")
+    if not isinstance(metadata, dict) or not metadata:
+        return None
+    return dict((_text(k), _text(v) if not isinstance(v, (dict, list)) else json.dumps(v)) for k, v in metadata.items())
+
+
+def server_tags(attrs):
+    """The server's tags (Nova 2.26+), cleaned: strings, stripped, unique, sorted."""
+    tags = attrs.get("tags")
+    if not isinstance(tags, list):
+        return []
+    return sorted(set(_text(t, 90).strip() for t in tags if isinstance(t, (str, int)) and _text(t).strip()))
+
+
+def os_tag_name(tag):
+    return OS_TAG_PREFIX + tag
+
+
 class Desired:
     """What NetBox should hold for one batch of servers (keyed by OpenStack id)."""
 
@@ -694,6 +797,7 @@ class Desired:
         self.disks = {}  # server id -> [payload]
         self.projects = set()
         self.images = {}  # image name -> None
+        self.tags = set()  # OpenStack server tags of the batch
 
 
 def build_desired(cmdb, cloud, region, server_ids, retention_cutoff):
@@ -759,8 +863,11 @@ def build_desired(cmdb, cloud, region, server_ids, retention_cutoff):
                 CF_CLOUD: cloud,
                 CF_REGION: region,
                 CF_DELETED_AT: None,
+                CF_METADATA: server_metadata(attrs),
             },
+            "os_tags": server_tags(attrs),
         }
+        desired.tags.update(vm["os_tags"])
         desired.vms[server.id] = vm
         interfaces, ips = _interfaces_and_ips(
             server, attrs, ports_of.get(server.id, ()), port_rows, fips_of, fip_rows, subnets, networks, cloud
@@ -1002,6 +1109,8 @@ def _normalize_actual(obj):
             out[key] = _ref_id(out[key])
     if "status" in out:
         out["status"] = _choice(out["status"])
+    if isinstance(out.get("tags"), list):
+        out["tags"] = [_ref_id(t) for t in out["tags"]]
     return out
 
 
@@ -1019,6 +1128,14 @@ IP_FIELDS = (
     "custom_fields",
 )
 DISK_FIELDS = ("virtual_machine", "name", "size", "description", "custom_fields")
+#: ``fields=`` of the reads: what the comparisons use. NetBox then skips everything else, in particular a VM's
+#: rendered config context (an aggregation per VM) and the related-object counts.
+READ_FIELDS = {
+    VM: ",".join(("id", "tags", "primary_ip4", "primary_ip6") + VM_FIELDS),
+    IFACE: ",".join(("id",) + IFACE_FIELDS),
+    IP: ",".join(("id", "assigned_object") + IP_FIELDS),
+    DISK: ",".join(("id",) + DISK_FIELDS),
+}
 
 
 class Syncer:
@@ -1061,6 +1178,8 @@ class Syncer:
         self.tenants = {}  # (cloud, project) -> id
         self.vrfs = {}
         self.platforms = {}  # lower name -> id
+        self.os_tags = None  # NetBox name -> tag, for the server tags this collection manages
+        self.warnings = []
         self._loaded_clouds = set()
         self.fresh = False
 
@@ -1109,7 +1228,7 @@ class Syncer:
             return []
         if self.check_mode:
             return [dict(p, id=self._fake_id()) for p in payloads]
-        return self.nb.create(path, payloads)
+        return self.nb.create(path, payloads, group=WRITE_GROUPS.get(path))
 
     def _update(self, path, payloads, notes):
         for label, detail in notes:
@@ -1161,7 +1280,8 @@ class Syncer:
                     "ui_editable": "no",
                 }
                 self._create(CUSTOM_FIELD, [payload], [name])
-                self.fresh = self.fresh or self.check_mode
+                # (check mode: reads filtered on a field NetBox does not have yet would not be filtered)
+                self.fresh = self.fresh or (self.check_mode and name in (CF_ID, CF_CLOUD))
                 continue
             have_type = _choice(current.get("type"))
             if have_type != ftype:
@@ -1176,7 +1296,8 @@ class Syncer:
                     [{"id": current["id"], "object_types": sorted(have | set(types))}],
                     [(name, "object types + %s" % ", ".join(sorted(set(types) - have)))],
                 )
-                self.fresh = self.fresh or self.check_mode
+                # (check mode: reads filtered on a field NetBox does not have yet would not be filtered)
+                self.fresh = self.fresh or (self.check_mode and name in (CF_ID, CF_CLOUD))
         types = self.nb.list(CLUSTER_TYPE, slug=CLUSTER_TYPE_SLUG)
         if types:
             self.cluster_type_id = types[0]["id"]
@@ -1256,6 +1377,49 @@ class Syncer:
             for obj in self._create(PLATFORM, payloads, missing):
                 self.platforms[obj["name"].lower()] = obj["id"]
 
+    def load_server_tags(self):
+        if self.os_tags is not None:
+            return
+        self.os_tags = {}
+        for tag in self._list(TAG, description=OS_TAG_DESCRIPTION):
+            if str(tag.get("slug", "")).startswith(OS_TAG_SLUG_PREFIX) and tag.get("description") == OS_TAG_DESCRIPTION:
+                self.os_tags[tag["name"]] = tag
+
+    def ensure_server_tags(self, tags):
+        """NetBox tags ``os:<tag>`` for these server tags; a name or slug an unmanaged tag holds is left alone."""
+        self.load_server_tags()
+        wanted = dict((os_tag_name(t), slugify(t, OS_TAG_SLUG_PREFIX)) for t in tags)
+        missing = sorted(n for n in wanted if n not in self.os_tags)
+        if not missing:
+            return
+        taken = set()
+        for tag in self._list_by(TAG, "name", missing) + self._list_by(TAG, "slug", [wanted[n] for n in missing]):
+            taken.add(tag.get("name"))
+            taken.add(tag.get("slug"))
+        skipped = [n for n in missing if n in taken or wanted[n] in taken]
+        if skipped:
+            self.warnings.append(
+                "NetBox already has tags not made by netbox_sync named like the server tags %s: not applied"
+                % ", ".join(skipped[:20])
+            )
+        missing = [n for n in missing if n not in skipped]
+        payloads = [
+            {
+                "name": name,
+                "slug": wanted[name],
+                "color": "9e9e9e",
+                "description": OS_TAG_DESCRIPTION,
+                "object_types": ["virtualization.virtualmachine"],
+            }
+            for name in missing
+        ]
+        for obj in self._create(TAG, payloads, missing):
+            self.os_tags[obj["name"]] = obj
+
+    def server_tag_ids(self, tags):
+        found = (self.os_tags or {}).get
+        return sorted(found(os_tag_name(t))["id"] for t in tags if found(os_tag_name(t)))
+
     def ensure_cluster(self, cloud, region):
         key = "%s/%s" % (cloud, region)
         found = self._list(CLUSTER, tag=TAG_SLUG, cf_openstack_id=key)
@@ -1332,11 +1496,15 @@ class Syncer:
         ip_projects = set(ip["project"] for ips in desired.ips.values() for ip in ips)
         self.ensure_projects(cloud, desired.projects | ip_projects)
         self.ensure_platforms(list(desired.images))
+        if desired.tags or not nothing_there:
+            self.ensure_server_tags(desired.tags)
+        managed_tags = set(t["id"] for t in self.os_tags.values()) if self.os_tags else set()
+        tag_names = dict((t["id"], name) for name, t in (self.os_tags or {}).items())
         cid = cluster["id"]
         actual_vms = {}
         if not nothing_there and cid > 0:
             for vm in self._list_by(
-                VM, "cf_openstack_id", server_ids, tag=TAG_SLUG, cluster_id=cid, exclude="config_context"
+                VM, "cf_openstack_id", server_ids, tag=TAG_SLUG, cluster_id=cid, fields=READ_FIELDS[VM]
             ):
                 actual_vms[(vm.get("custom_fields") or {}).get(CF_ID)] = _normalize_actual(vm)
 
@@ -1357,13 +1525,22 @@ class Syncer:
                 "custom_fields": want["custom_fields"],
             }
             have = actual_vms.get(sid)
+            tag_ids = self.server_tag_ids(want["os_tags"])
             if have is None:
-                payload["tags"] = [self.tag_id]
+                payload["tags"] = [self.tag_id] + tag_ids
                 creates.append(payload)
                 create_labels.append("%r (server %s)" % (want["name"], sid))
                 continue
             vm_ids[sid] = have["id"]
             changes = _compare(payload, have, VM_FIELDS)
+            have_tags = have.get("tags") or []
+            if sorted(t for t in have_tags if t in managed_tags) != tag_ids:
+                # the server's tags changed: tags the collection does not manage stay as they are
+                payload["tags"] = [t for t in have_tags if t not in managed_tags] + tag_ids
+                changes["tags"] = (
+                    sorted(tag_names.get(t, t) for t in have_tags if t in managed_tags),
+                    sorted(tag_names.get(t, t) for t in tag_ids),
+                )
             if changes:
                 updates.append(dict([("id", have["id"])] + [(f, payload[f]) for f in changes]))
                 update_notes.append(("%r (server %s)" % (want["name"], sid), self._describe(changes)))
@@ -1392,11 +1569,17 @@ class Syncer:
         known_vm_ids += [have["id"] for _sid, have in expired]
         have_ifaces, have_ips, have_disks = {}, {}, {}
         if known_vm_ids:
-            for obj in self._list_by(IFACE, "virtual_machine_id", known_vm_ids, per_get=INTS_PER_GET, tag=TAG_SLUG):
+            for obj in self._list_by(
+                IFACE, "virtual_machine_id", known_vm_ids, per_get=INTS_PER_GET, tag=TAG_SLUG, fields=READ_FIELDS[IFACE]
+            ):
                 have_ifaces[(obj.get("custom_fields") or {}).get(CF_ID)] = _normalize_actual(obj)
-            for obj in self._list_by(IP, "virtual_machine_id", known_vm_ids, per_get=INTS_PER_GET, tag=TAG_SLUG):
+            for obj in self._list_by(
+                IP, "virtual_machine_id", known_vm_ids, per_get=INTS_PER_GET, tag=TAG_SLUG, fields=READ_FIELDS[IP]
+            ):
                 have_ips[(obj.get("custom_fields") or {}).get(CF_ID)] = _normalize_actual(obj)
-            for obj in self._list_by(DISK, "virtual_machine_id", known_vm_ids, per_get=INTS_PER_GET, tag=TAG_SLUG):
+            for obj in self._list_by(
+                DISK, "virtual_machine_id", known_vm_ids, per_get=INTS_PER_GET, tag=TAG_SLUG, fields=READ_FIELDS[DISK]
+            ):
                 have_disks[(obj.get("custom_fields") or {}).get(CF_ID)] = _normalize_actual(obj)
         want_ifaces, want_ips, want_disks = {}, {}, {}
         for sid in live:
@@ -1409,7 +1592,9 @@ class Syncer:
         missing_ips = [k for k in want_ips if k not in have_ips]
         if missing_ips and not nothing_there:
             # addresses not assigned to these VMs any more (moved, or unassigned by hand): find them by id
-            for obj in self._list_by(IP, "cf_openstack_id", missing_ips, tag=TAG_SLUG, cf_openstack_cloud=cloud):
+            for obj in self._list_by(
+                IP, "cf_openstack_id", missing_ips, tag=TAG_SLUG, cf_openstack_cloud=cloud, fields=READ_FIELDS[IP]
+            ):
                 have_ips[(obj.get("custom_fields") or {}).get(CF_ID)] = _normalize_actual(obj)
 
         # deletions first (names and addresses become free for the creates)
@@ -1563,7 +1748,7 @@ class Syncer:
             return
         doomed = []
         for vm in self._list(
-            VM, cluster_id=cluster["id"], tag=TAG_SLUG, status=self.deleted_status, exclude="config_context"
+            VM, cluster_id=cluster["id"], tag=TAG_SLUG, status=self.deleted_status, fields="id,name,custom_fields"
         ):
             deleted_at = _parse_dt((vm.get("custom_fields") or {}).get(CF_DELETED_AT))
             if deleted_at is not None and deleted_at <= self.cutoff:
@@ -1571,7 +1756,7 @@ class Syncer:
         if not doomed:
             return
         ids = [vm["id"] for vm in doomed]
-        ips = self._list_by(IP, "virtual_machine_id", ids, per_get=INTS_PER_GET, tag=TAG_SLUG)
+        ips = self._list_by(IP, "virtual_machine_id", ids, per_get=INTS_PER_GET, tag=TAG_SLUG, fields="id,address")
         self._delete(IP, [ip["id"] for ip in ips], [ip.get("address") for ip in ips])
         self._delete(
             VM, ids, ["%r (deleted more than %d days ago)" % (vm.get("name"), self.retention_days) for vm in doomed]
@@ -1583,7 +1768,7 @@ class Syncer:
             return
         known = set(self.cmdb.server_ids(cloud, region))
         updates, notes = [], []
-        for vm in self._list(VM, cluster_id=cluster["id"], tag=TAG_SLUG, exclude="config_context"):
+        for vm in self._list(VM, cluster_id=cluster["id"], tag=TAG_SLUG, fields="id,name,status,custom_fields"):
             sid = (vm.get("custom_fields") or {}).get(CF_ID)
             if not sid or sid in known or _choice(vm.get("status")) == self.deleted_status:
                 continue
@@ -1595,6 +1780,56 @@ class Syncer:
             )
             self.decommissioned += 1
         self._update(VM, updates, notes)
+
+    def sweep_shared(self):
+        """Platforms and server tags the sync created that nothing uses any more.
+
+        A managed platform (tag ``cmdb-openstack``) no VM or device uses gets ``openstack_deleted_at`` (when it
+        was first seen unused) and is deleted ``retention`` days later, unless it has child platforms; one in
+        use again loses the mark. A managed server tag on no object is deleted (it holds no data).
+        """
+        if self.fresh:
+            return
+        updates, notes, doomed = [], [], []
+        for platform in self.nb.list(PLATFORM, tag=TAG_SLUG):
+            used = (platform.get("virtualmachine_count") or 0) + (platform.get("device_count") or 0)
+            since = _parse_dt((platform.get("custom_fields") or {}).get(CF_DELETED_AT))
+            if used:
+                if since is not None:
+                    updates.append({"id": platform["id"], "custom_fields": {CF_DELETED_AT: None}})
+                    notes.append((platform.get("name"), "in use again"))
+                continue
+            if since is None:
+                since = self.now
+                if since > self.cutoff:
+                    updates.append({"id": platform["id"], "custom_fields": {CF_DELETED_AT: _iso(self.now)}})
+                    notes.append((platform.get("name"), "no VM uses it: deleted after %d days" % self.retention_days))
+            if since <= self.cutoff:
+                doomed.append(platform)
+        if doomed:
+            parents = set(
+                _ref_id(child.get("parent"))
+                for child in self.nb.list_by(PLATFORM, "parent_id", [p["id"] for p in doomed], per_get=INTS_PER_GET)
+            )
+            doomed = [p for p in doomed if p["id"] not in parents]
+        self._update(PLATFORM, updates, notes)
+        self._delete(
+            PLATFORM,
+            [p["id"] for p in doomed],
+            ["%s (unused for more than %d days)" % (p.get("name"), self.retention_days) for p in doomed],
+        )
+        for platform in doomed:
+            self.platforms.pop(str(platform.get("name", "")).lower(), None)
+        unused = [
+            tag
+            for tag in self.nb.list(TAG, description=OS_TAG_DESCRIPTION)
+            if str(tag.get("slug", "")).startswith(OS_TAG_SLUG_PREFIX)
+            and tag.get("description") == OS_TAG_DESCRIPTION
+            and not tag.get("tagged_items")
+        ]
+        self._delete(TAG, [t["id"] for t in unused], [t.get("name") for t in unused])
+        for tag in unused:
+            (self.os_tags or {}).pop(tag.get("name"), None)
 
     # -- result -------------------------------------------------------------------------------------
     def changed(self):
@@ -1620,6 +1855,10 @@ def run_netbox_sync(params, check_mode=False, diff=False, now=None, netbox=None)
     if batch_size < 1 or batch_size > 5000:
         raise ConfigurationError("batch_size: %r is out of range; give 1 to 5000 servers" % batch_size)
     max_batches = params.get("max_batches") or 0
+    parallel = params.get("parallel_writes")
+    parallel = DEFAULT_PARALLEL_WRITES if parallel is None else parallel
+    if parallel < 1 or parallel > 8:
+        raise ConfigurationError("parallel_writes: %r is out of range; give 1 to 8 requests" % parallel)
     if max_batches < 0:
         raise ConfigurationError("max_batches: %r is negative; give 0 (no limit) or more" % max_batches)
     clouds = params.get("clouds") or None
@@ -1629,6 +1868,7 @@ def run_netbox_sync(params, check_mode=False, diff=False, now=None, netbox=None)
             params.get("netbox_token"),
             validate_certs=params.get("validate_certs", True),
             timeout=params.get("timeout") or 300,
+            parallel=parallel,
         )
     version = netbox.check()
     store = open_store(params.get("cmdb_url"))
@@ -1658,6 +1898,8 @@ def run_netbox_sync(params, check_mode=False, diff=False, now=None, netbox=None)
             if syncer._budget_spent():
                 break
             syncer.sync_cluster(cloud, region)
+        if not syncer.stopped_early:
+            syncer.sweep_shared()
     finally:
         store.close()
     duration = round(time.monotonic() - started, 3)
@@ -1687,9 +1929,16 @@ def run_netbox_sync(params, check_mode=False, diff=False, now=None, netbox=None)
         "clusters": syncer.clusters_report,
         "batches": syncer.batches,
         "complete": not syncer.stopped_early,
-        "requests": {"reads": netbox.reads, "writes": netbox.writes, "objects_written": netbox.written},
+        "requests": {
+            "reads": netbox.reads,
+            "writes": netbox.writes,
+            "objects_written": netbox.written,
+            "seconds": round(netbox.seconds, 3),
+        },
         "duration": duration,
     }
+    if syncer.warnings:
+        result["warnings"] = syncer.warnings
     if diff:
         lines = list(syncer.diff_lines)
         if syncer.diff_truncated:

@@ -221,3 +221,62 @@ def test_expiry_uses_the_cmdb_deletion_time(netbox, cmdb_file):
     tomorrow = ns.utcnow() + datetime.timedelta(days=1, minutes=1)
     later = ns.run_netbox_sync(base, now=tomorrow)
     assert later["counts"]["virtual_machines"]["deleted"] == 1
+
+
+def test_server_tags_metadata_and_unused_platforms(netbox, cmdb_file):
+    api = netbox.api()
+    hand_tag = api.extras.tags.create(name="os:hand", slug="hand-made", description="made by hand")
+    cloud = FakeCloud(servers=3, projects=1)
+    fedora = cloud.add(
+        "images", {"id": "f0000000-0000-4000-8000-000000000043", "name": "Fedora 43", "status": "active"}
+    )
+    s0, s1, s2 = cloud.server(0), cloud.server(1), cloud.server(2)
+    s0["tags"] = ["prod", "{{ lookup('pipe', 'id') }}"]
+    metadata = {"role": "db", "note": "{{ 7 * 7 }}", "run": "$(touch /tmp/pwned)", "empty": ""}
+    s0["metadata"] = dict(metadata)
+    s1["tags"] = ["hand", "prod"]
+    s2["image"] = {"id": fedora["id"]}
+    cloud.write(cmdb_file)
+
+    first = _sync(netbox, cmdb_file)
+    assert first["counts"]["tags"]["created"] == 3  # cmdb-openstack, os:prod, os:{{ ... }}; not os:hand
+    assert any("os:hand" in w for w in first["warnings"])
+    vms = _by_openstack_id(api.virtualization.virtual_machines.filter(tag="cmdb-openstack"))
+    vm0, vm1 = vms[s0["id"]], vms[s1["id"]]
+    assert sorted(t.name for t in vm0.tags) == ["cmdb-openstack", "os:prod", "os:{{ lookup('pipe', 'id') }}"]
+    assert vm0.custom_fields["openstack_metadata"] == metadata  # verbatim: never templated, never executed
+    assert vms[s2["id"]].custom_fields["openstack_metadata"] is None
+    assert sorted(t.name for t in vm1.tags) == ["cmdb-openstack", "os:prod"]  # the hand-made os:hand is not taken
+    assert vms[s2["id"]].platform.name == "Fedora 43"
+    prod = api.extras.tags.get(name="os:prod")
+    assert prod.slug.startswith("os-tag-prod")
+
+    # A tag added by hand stays; the server's tags change; server 2 moves to the Debian image.
+    keep = api.extras.tags.create(name="keep", slug="keep")
+    vm0.tags.append(keep.id)
+    vm0.save()
+    s0["tags"] = ["web", "{{ lookup('pipe', 'id') }}"]
+    s1["tags"] = ["hand"]
+    s0["metadata"] = {"role": "web"}
+    s2["image"] = {"id": cloud.image["id"]}
+    cloud.write(cmdb_file)
+    second = _sync(netbox, cmdb_file, diff=True)
+    assert "os:web" in second["diff"]["prepared"]
+    vm0 = api.virtualization.virtual_machines.get(vm0.id)
+    assert sorted(t.name for t in vm0.tags) == ["cmdb-openstack", "keep", "os:web", "os:{{ lookup('pipe', 'id') }}"]
+    assert vm0.custom_fields["openstack_metadata"] == {"role": "web"}
+    assert sorted(t.name for t in api.virtualization.virtual_machines.get(vm1.id).tags) == ["cmdb-openstack"]
+    assert api.extras.tags.get(name="os:prod") is None  # a managed server tag nothing uses goes
+    assert api.extras.tags.get(hand_tag.id).name == "os:hand"  # the hand-made one stays
+    platform = api.dcim.platforms.get(name="Fedora 43")
+    assert platform.custom_fields["openstack_deleted_at"]  # unused since now: kept for the retention period
+    assert _sync(netbox, cmdb_file)["requests"]["writes"] == 0
+
+    # Past the retention period the unused platform goes; the one in use and a hand-made one stay.
+    user_platform = api.dcim.platforms.create(name="Hand OS", slug="hand-os")
+    later = _sync(netbox, cmdb_file, retention=0)
+    assert later["counts"]["platforms"]["deleted"] == 1
+    assert api.dcim.platforms.get(name="Fedora 43") is None
+    assert api.dcim.platforms.get(name="Debian 13") is not None
+    assert api.dcim.platforms.get(user_platform.id) is not None
+    assert _sync(netbox, cmdb_file)["requests"]["writes"] == 0

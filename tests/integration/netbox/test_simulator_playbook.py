@@ -51,6 +51,10 @@ def test_playbook_syncs_the_simulator_into_netbox(ansible, netbox, os_simulator,
     cmdb_url = "sqlite:///%s" % (tmp_path / "cmdb.sqlite")
     api = netbox.api()
     hand_made = api.virtualization.cluster_types.create(name="Hand made", slug="hand-made")
+    # Tags and metadata that look like Jinja and shell: they must arrive in NetBox as they are.
+    tagged = sorted(s["id"] for s in cloud.store.list("servers") if s.get("status") != "DELETED")[0]
+    metadata = {"tmpl": "{{ 7 * 7 }}", "shell": "$(id)"}
+    cloud.store.update("servers", tagged, {"tags": ["prod", "{{ 1 + 1 }}"], "metadata": metadata})
 
     first = _run(ansible, netbox, cmdb_url, clouds_yaml)
     assert "created" in first.stdout
@@ -69,6 +73,8 @@ def test_playbook_syncs_the_simulator_into_netbox(ansible, netbox, os_simulator,
         assert got == macs
         if macs and any(p.get("fixed_ips") for p in ports if p.get("device_id") == sid):
             assert vm.primary_ip4 or vm.primary_ip6
+    assert sorted(t.name for t in vms[tagged].tags) == ["cmdb-openstack", "os:prod", "os:{{ 1 + 1 }}"]
+    assert vms[tagged].custom_fields["openstack_metadata"] == metadata
     ips = list(api.ipam.ip_addresses.filter(tag="cmdb-openstack"))
     assert ips and all(ip.assigned_object_type == "virtualization.vminterface" for ip in ips)
     assert list(api.virtualization.virtual_disks.filter(tag="cmdb-openstack"))

@@ -130,3 +130,29 @@ def test_bad_options_fail_before_any_request(params, needle):
     with pytest.raises(ConfigurationError) as err:
         ns.run_netbox_sync(base)
     assert needle in err.value.message
+
+
+def test_server_metadata_is_copied_as_data():
+    attrs = {"metadata": {"note": "{{ 7 * 7 }}", "nul": "a\x00b", "n": 3, "nested": {"k": 1}}}
+    assert ns.server_metadata(attrs) == {"note": "{{ 7 * 7 }}", "nul": "ab", "n": "3", "nested": '{"k": 1}'}
+    assert ns.server_metadata({"metadata": {}}) is None
+    assert ns.server_metadata({"metadata": "not a dict"}) is None
+    assert ns.server_metadata({}) is None
+
+
+def test_server_tags_are_cleaned_and_sorted():
+    assert ns.server_tags({"tags": ["b", " a ", "b", "", None, {"x": 1}, 7]}) == ["7", "a", "b"]
+    assert ns.server_tags({"tags": "prod"}) == []
+    assert ns.server_tags({}) == []
+    assert ns.os_tag_name("prod") == "os:prod"
+
+
+def test_split_keeps_groups_together_and_small_writes_whole():
+    items = [{"virtual_machine": i // 3, "n": i} for i in range(300)]
+    runs = ns._split(items, 2, ns._vm_of)
+    assert len(runs) == 2 and sum(len(r) for r in runs) == 300
+    assert {i["virtual_machine"] for i in runs[0]}.isdisjoint({i["virtual_machine"] for i in runs[1]})
+    assert ns._split(items[:99], 2, ns._vm_of) == [items[:99]]  # below 2 x MIN_PARALLEL: one request
+    assert ns._split(items, 1) == [items]
+    same = [{"virtual_machine": 1}] * 200  # one VM's children are never split
+    assert ns._split(same, 2, ns._vm_of) == [same]

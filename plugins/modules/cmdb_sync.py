@@ -101,17 +101,8 @@ options:
       - Seconds to wait for another run of the same cloud, region and type to finish.
     type: int
     default: 600
-  resolve_member_ports:
-    description:
-      - Also find the Neutron port owning each load balancer pool member address (the member's
-        C(port_id), and the C(member_ports) relation's target).
-      - This costs one extra paged listing of ports per distinct member subnet and region, made one
-        after the other inside the load balancer listing, so it is off by default. Without it, members
-        keep C(address) and C(subnet_id), and the C(member_ports) relation keeps the address.
-      - Changing it changes the stored load balancers once (their members gain or lose C(port_id)).
-    type: bool
-    default: false
 extends_documentation_fragment:
+  - cmdb.openstack.load_balancers
   - cmdb.openstack.connection
   - cmdb.openstack.cmdb
 attributes:

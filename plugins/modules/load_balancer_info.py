@@ -19,21 +19,11 @@ description:
     relations to other resources), the same records the CMDB stores.
   - Relations are vip_port, vip_subnet, vip_network, listeners, pools, members, member_ports (the
     member address, and with O(resolve_member_ports) the Neutron port owning it).
-options:
-  resolve_member_ports:
-    description:
-      - Also find the Neutron port owning each pool member address and add it to the member as
-        C(port_id) (and to the C(member_ports) relation as C(target_id)).
-      - This costs one extra paged listing of ports per distinct member subnet and region, made one
-        after the other inside the load balancer listing (about one call per load balancer in a typical
-        cloud), so it is off by default. Without it, members keep C(address) and C(subnet_id), and the
-        C(member_ports) relation keeps the address as C(target_name).
-    type: bool
-    default: false
 notes:
   - Octavia has no listing of every member, so members are listed once per pool (the only per-item
     calls). Listeners and pools are listed once and embedded.
 extends_documentation_fragment:
+  - cmdb.openstack.load_balancers
   - cmdb.openstack.connection
   - cmdb.openstack.connection.info
 author:

@@ -27,17 +27,8 @@ options:
     choices: [all, servers, volumes, load_balancers, security_groups, volume_snapshots, images, flavors, networks,
               subnets, ports, routers, floating_ips, server, volume, load_balancer, security_group, volume_snapshot,
               image, flavor, network, subnet, port, router, floating_ip]
-  resolve_member_ports:
-    description:
-      - For C(load_balancers), also find the Neutron port owning each pool member address and add it
-        to the member as C(port_id) (and to the C(member_ports) relation as C(target_id)).
-      - This costs one extra paged listing of ports per distinct member subnet and region, made one
-        after the other inside the load balancer listing (about one call per load balancer in a typical
-        cloud), so it is off by default. Without it, members keep C(address) and C(subnet_id), and the
-        C(member_ports) relation keeps the address as C(target_name).
-    type: bool
-    default: false
 extends_documentation_fragment:
+  - cmdb.openstack.load_balancers
   - cmdb.openstack.connection
   - cmdb.openstack.connection.info
 author:

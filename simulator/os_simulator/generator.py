@@ -581,16 +581,7 @@ class RegionGenerator:
                 sgs=[groups[s]["id"] for s in sg_names],
                 host=port_status_host,
             )
-            addresses = {
-                slot["net"]["name"]: [
-                    {
-                        "OS-EXT-IPS-MAC:mac_addr": port["mac_address"],
-                        "OS-EXT-IPS:type": "fixed",
-                        "addr": ip,
-                        "version": 4,
-                    }
-                ]
-            }
+            addresses = {slot["net"]["name"]: [util.nova_address(port, ip)]}
             ports = [(port, slot)]
             for _extra_number in range(1, self.ports_per_server):
                 extra_ip = _ip4(slot["next_ip"])
@@ -606,14 +597,7 @@ class RegionGenerator:
                     host=port_status_host,
                 )
                 ports.append((extra_port, slot))
-                addresses[slot["net"]["name"]].append(
-                    {
-                        "OS-EXT-IPS-MAC:mac_addr": extra_port["mac_address"],
-                        "OS-EXT-IPS:type": "fixed",
-                        "addr": extra_ip,
-                        "version": 4,
-                    }
-                )
+                addresses[slot["net"]["name"]].append(util.nova_address(extra_port, extra_ip))
             if i % 10 == 3:
                 sip = _ip4(self.shared_next_ip)
                 self.shared_next_ip += 1
@@ -627,14 +611,7 @@ class RegionGenerator:
                     sgs=[groups["default"]["id"]],
                     host=port_status_host,
                 )
-                addresses[self.shared_net["name"]] = [
-                    {
-                        "OS-EXT-IPS-MAC:mac_addr": port2["mac_address"],
-                        "OS-EXT-IPS:type": "fixed",
-                        "addr": sip,
-                        "version": 4,
-                    }
-                ]
+                addresses[self.shared_net["name"]] = [util.nova_address(port2, sip)]
             if status == "ACTIVE" and i % 3 == 0:
                 self.floating_candidates.append((server_id, port, slot, addresses[slot["net"]["name"]]))
             self.server_ports[server_id] = ports
@@ -845,14 +822,7 @@ class RegionGenerator:
             pid = port["project_id"]
             fixed = port["fixed_ips"][0]["ip_address"]
             fip = self._floating(pid, self.tick(2), port, fixed, self.project_router[pid]["id"])
-            addr_list.append(
-                {
-                    "OS-EXT-IPS-MAC:mac_addr": port["mac_address"],
-                    "OS-EXT-IPS:type": "floating",
-                    "addr": fip["floating_ip_address"],
-                    "version": 4,
-                }
-            )
+            addr_list.append(util.nova_address(port, fip["floating_ip_address"], "floating"))
         n_free = self.counts.get("floating_ips", max(1, len(self.projects)))
         for i in range(n_free):
             self._floating(self.projects[i % len(self.projects)]["id"], self.tick(3))

@@ -486,14 +486,7 @@ def _add_address(ctx, addresses, port):
     net = ctx.store.table("networks").items.get(port["network_id"])
     name = net["name"] if net else port["network_id"]
     for fixed in port["fixed_ips"]:
-        addresses.setdefault(name, []).append(
-            {
-                "OS-EXT-IPS-MAC:mac_addr": port["mac_address"],
-                "OS-EXT-IPS:type": "fixed",
-                "addr": fixed["ip_address"],
-                "version": 6 if ":" in fixed["ip_address"] else 4,
-            }
-        )
+        addresses.setdefault(name, []).append(util.nova_address(port, fixed["ip_address"]))
 
 
 def update_server(ctx, server_id):

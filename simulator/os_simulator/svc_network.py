@@ -468,12 +468,7 @@ def _associate(ctx, fip, port_id, fixed_ip=None):
         addresses = {k: list(v) for k, v in server["addresses"].items()}
         net = store.table("networks").items.get(port["network_id"])
         addresses.setdefault(net["name"] if net else port["network_id"], []).append(
-            {
-                "OS-EXT-IPS-MAC:mac_addr": port["mac_address"],
-                "OS-EXT-IPS:type": "floating",
-                "addr": fip["floating_ip_address"],
-                "version": 4,
-            }
+            util.nova_address(port, fip["floating_ip_address"], "floating")
         )
         store.update("servers", server["id"], {"addresses": addresses})
 

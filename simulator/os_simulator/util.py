@@ -112,3 +112,13 @@ def request_id():
 
 def truthy(value):
     return str(value).strip().lower() in ("1", "true", "yes", "on", "t", "y")
+
+
+def nova_address(port, address, kind="fixed"):
+    """One entry of a Nova server's ``addresses`` for an IP of a port (``kind``: fixed or floating)."""
+    return {
+        "OS-EXT-IPS-MAC:mac_addr": port["mac_address"],
+        "OS-EXT-IPS:type": kind,
+        "addr": address,
+        "version": 6 if ":" in address else 4,
+    }

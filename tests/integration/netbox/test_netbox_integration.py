@@ -280,3 +280,26 @@ def test_server_tags_metadata_and_unused_platforms(netbox, cmdb_file):
     assert api.dcim.platforms.get(name="Debian 13") is not None
     assert api.dcim.platforms.get(user_platform.id) is not None
     assert _sync(netbox, cmdb_file)["requests"]["writes"] == 0
+
+
+def test_every_read_names_its_fields(netbox, cmdb_file, monkeypatch):
+    """Reads without ``fields=`` make NetBox compute related-object counts: about a minute each at 10,000 VMs."""
+    cloud = FakeCloud(servers=3, projects=1)
+    cloud.write(cmdb_file)
+    reads = []
+    real_list = ns.NetBox.list
+
+    def recording_list(self, path, **filters):
+        reads.append((path, dict(filters)))
+        return real_list(self, path, **filters)
+
+    monkeypatch.setattr(ns.NetBox, "list", recording_list)
+    _sync(netbox, cmdb_file)  # first load
+    cloud.server(0)["status"] = "SHUTOFF"
+    cloud.write(cmdb_file)
+    _sync(netbox, cmdb_file)  # incremental
+    _sync(netbox, cmdb_file, full=True)  # full compare, with the retirement of unused platforms and tags
+    paths = set(path for path, _filters in reads)
+    assert {ns.CLUSTER, ns.VM, ns.TAG, ns.PLATFORM, ns.TENANT} <= paths
+    unnamed = [(path, filters) for path, filters in reads if not filters.get("fields")]
+    assert unnamed == []

@@ -488,8 +488,15 @@ class NetBox:
         self.version = version
         return version
 
-    def list(self, path, **filters):
+    def list(self, path, *, fields, **filters):
+        """Every object of ``path`` matching ``filters``, with only ``fields`` (required: see below).
+
+        Without ``fields`` NetBox adds the related-object counts of the serializer (a cluster's or a platform's
+        devices and VMs, a tag's tagged items), subqueries it runs for each joined row: reading one cluster took
+        133 s at 10,000 managed VMs.
+        """
         filters.setdefault("limit", PAGE)
+        filters["fields"] = fields
         self.reads += 1
 
         def run():
@@ -1155,8 +1162,7 @@ READ_FIELDS = {
     IP: ",".join(("id", "assigned_object") + IP_FIELDS),
     DISK: ",".join(("id",) + DISK_FIELDS),
 }
-#: Every read names its ``fields``: without them NetBox adds related-object counts (a cluster's or platform's
-#: devices and VMs, a tag's tagged items), which took about a minute per request at 10,000 managed VMs.
+#: ``fields=`` of the tag reads (every read names its fields: ``NetBox.list``)
 TAG_FIELDS = "id,name,slug,description"
 
 

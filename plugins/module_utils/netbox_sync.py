@@ -508,13 +508,13 @@ class NetBox:
         self.reads += 1
         return self._call("read", path, lambda: self._request(path, filters=filters).get_count())
 
-    def list_by(self, path, key, values, per_get=IDS_PER_GET, **filters):
+    def list_by(self, path, key, values, per_get=IDS_PER_GET, *, fields, **filters):
         """Objects whose filter ``key`` is any of ``values`` (chunked so URLs stay short)."""
         found = []
         for chunk in _chunks(sorted(set(values), key=str), per_get):
             query = dict(filters)
             query[key] = chunk
-            found.extend(self.list(path, **query))
+            found.extend(self.list(path, fields=fields, **query))
         return found
 
     def _write(self, what, verb, path, items, group=None):

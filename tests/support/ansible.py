@@ -104,6 +104,38 @@ class AnsibleRunner:
             completed.result = json.loads(result_file.read_text())
         return completed
 
+    def modules(self, tasks, env=None, verbosity=0, check=False):
+        """Run ``tasks`` = [(key, module, args[, task keys]), ...] in one playbook: (completed, {key: result})."""
+        self._count += 1
+        results_file = self.tmp_path / ("results-%d.json" % self._count)
+        play_tasks = []
+        for entry in tasks:
+            key, module, args = entry[:3]
+            fqcn = module if "." in module else "cmdb.openstack." + module
+            task = {
+                "name": "%s %s" % (key, fqcn),
+                fqcn: args,
+                "register": "r_" + key,
+                "ignore_errors": True,
+                "check_mode": check,
+            }
+            if len(entry) > 3:
+                task.update(entry[3])
+            play_tasks.append(task)
+        content = "{{ {%s} | to_json }}" % ", ".join("'%s': r_%s" % (entry[0], entry[0]) for entry in tasks)
+        play_tasks.append(
+            {
+                "name": "Save the results",
+                "ansible.builtin.copy": {"content": content, "dest": str(results_file)},
+                "check_mode": False,
+            }
+        )
+        play = [{"hosts": "localhost", "gather_facts": False, "tasks": play_tasks}]
+        args = ["-" + "v" * verbosity] if verbosity else []
+        completed = self.playbook(json.dumps(play, indent=2) + "\n", *args, env=env)
+        results = json.loads(results_file.read_text()) if results_file.exists() else {}
+        return completed, results
+
     def inventory(self, inventory_file, *args, env=None, timeout=600):
         """Run ``ansible-inventory -i FILE --list`` and parse its JSON (``.result``)."""
         cmd = [os.path.join(self.bin_dir, "ansible-inventory"), "-i", str(inventory_file), "--list"] + list(args)

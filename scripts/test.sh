@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The test command (README, .ci/run): bash scripts/test.sh [pytest args...]
 # Sets up its own virtualenv, then runs every gate in order: ruff, ansible-lint (production
-# profile), ansible-test sanity, and pytest (unit + integration tests with real
+# profile), ansible-test sanity and units, and pytest (unit + integration tests with real
 # ansible-playbook / ansible-inventory runs against the OpenStack API simulator).
 # Set CMDB_SKIP_STATIC=1 to run only pytest (quick local iterations).
 set -euo pipefail
@@ -24,7 +24,10 @@ if [ "${CMDB_SKIP_STATIC:-0}" != "1" ]; then
   ansible-lint --offline -q
 
   step "ansible-test sanity (collection copied under ansible_collections/cmdb/openstack)"
-  bash scripts/sanity.sh
+  bash scripts/ansible-test.sh sanity --requirements
+
+  step "ansible-test units (the reviewer's standard command; pytest below runs them too, with the rest)"
+  bash scripts/ansible-test.sh units
 
   step "changelog fragments (antsibull-changelog lint)"
   antsibull-changelog lint

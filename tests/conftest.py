@@ -9,6 +9,9 @@ import os
 import sys
 
 import pytest
+
+# ansible-test units imports conftest files without putting their folder on sys.path.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from support import paths  # puts the collection and the simulator on sys.path
 from support.postgres import PostgresUnavailable, create_database, drop_database, probe
 

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# ansible-test sanity on a copy of the tracked files under ansible_collections/cmdb/openstack.
+# ansible-test on a copy of the tracked files under ansible_collections/cmdb/openstack.
+# Usage: bash scripts/ansible-test.sh sanity|units [ansible-test options...]
+# (for the controller's Python; sanity adds --requirements for its linters).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source=scripts/bootstrap.sh
@@ -33,5 +35,7 @@ mkdir -p "$dest"
   done | tar --null -T - -cf - ) | tar -xf - -C "$dest"
 cd "$dest"
 git init -q && git add -A  # ansible-test finds the collection's files through git
-ansible-test sanity --python "$(python -c 'import sys; print("%d.%d" % sys.version_info[:2])')" \
-  --color no --requirements "$@"
+command="${1:?usage: $0 sanity|units [ansible-test options...]}"
+shift
+ansible-test "$command" --python "$(python -c 'import sys; print("%d.%d" % sys.version_info[:2])')" \
+  --color no "$@"

@@ -175,15 +175,15 @@ options:
         any form (V(127.0.0.1), V(::1), V(127.1), V(2130706433), ...), V(all), V(ungrouped), and a name that
         another inventory source (an earlier source of the same Ansible run) already gave a host or a group.
       - A server with such a name is named C(<name>_<cloud>_<first 8 characters of its id>) instead, with
-        a warning, so that for example C(hosts: localhost) stays Ansible's own local host.
+        a warning, so that a play for C(localhost) still runs on Ansible's own implicit local host.
     type: list
     elements: str
     default: []
     version_added: 0.2.0
   metadata_groups:
     description:
-      - The server metadata keys that make default groups C(meta_<key>) and C(meta_<key>_<value>):
-        exact keys or shell patterns (V(role), V(app_*)); V(["*"]) for every key.
+      - The server metadata keys that make default groups C(meta_<key>) and C(meta_<key>_<value>), as
+        exact keys or shell patterns (V(role), V(app_*)); V(*) makes groups of every key.
       - Metadata keys and values are chosen by the tenant, so by default (V([])) no metadata key makes a
         default group. Use O(keyed_groups) on C(openstack.metadata.<key>) for one group per chosen key.
     type: list
@@ -194,7 +194,7 @@ options:
     description:
       - The most groups that metadata may make for one host, for each of the default metadata groups, the
         legacy metadata groups (C(group), C(groups), C(meta-<key>_<value>)) and each O(keyed_groups) entry
-        whose key gives a list or a dict (for example C(key: openstack.metadata)). The keys are taken in
+        whose key gives a list or a dict (for example the key C(openstack.metadata)). The keys are taken in
         sorted order; a warning counts the hosts that had more.
       - A server with 10,000 metadata keys would otherwise make 20,000 groups.
     type: int

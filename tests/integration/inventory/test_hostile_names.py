@@ -132,17 +132,24 @@ PLAYBOOK = textwrap.dedent(
 )
 
 
-def test_hosts_localhost_stays_the_implicit_local_host(ansible, tmp_path, hostile_cmdb):
-    url, ids = hostile_cmdb
-    config = write_config(tmp_path, url, reserved_host_names=["bastion"])
+def test_hosts_localhost_stays_the_implicit_local_host(ansible, tmp_path):
+    url = "sqlite:///%s" % (tmp_path / "cmdb.sqlite")
+    items = [
+        nova_server(i, name=name, metadata={}) for i, name in enumerate(["localhost", "127.0.0.1", "::1", "web-1"])
+    ]
+    store = open_store(url)
+    fill_cmdb(store, {"servers": [record(item) for item in items]}, cloud="demo")
+    store.close()
+    config = write_config(tmp_path, url)  # no option needed: the defaults protect localhost
     done = ansible.playbook(PLAYBOOK, inventory=config, env={"ANSIBLE_TIMEOUT": "3"})
     assert done.rc == 0, done.output
     assert "PLAY1 HOST=localhost CONN=local ADDR=127.0.0.1 OS=False" in done.stdout, done.stdout
     assert "PLAY2 HOST=localhost CONN=local OS=False" in done.stdout, done.stdout
     assert "203.0.113." not in done.stdout.split("PLAY [cloud_demo]")[0]  # no tenant address was contacted
     # the renamed servers are still there, under their safe names
-    assert "PLAY3 HOST=localhost_demo_%s" % ids[("localhost", "demo")][:8] in done.stdout
-    assert done.stdout.count("PLAY3 HOST=") == 12
+    assert "PLAY3 HOST=localhost_demo_%s" % items[0]["id"][:8] in done.stdout
+    assert "PLAY3 HOST=::1_demo_%s" % items[2]["id"][:8] in done.stdout
+    assert done.stdout.count("PLAY3 HOST=") == 4
 
 
 def test_live_source_names_hosts_by_the_same_rule(ansible, tmp_path, request):

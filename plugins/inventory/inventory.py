@@ -16,7 +16,7 @@ description:
     its relations (flavor and image names, networks and addresses, volumes, security groups, metadata,
     project, region, cloud, C(last_seen) and a C(stale) flag), C(ansible_host) chosen by a documented
     rule, and default groups by cloud, region, project, availability zone, flavor, image, status and
-    metadata keys.
+    chosen metadata keys.
   - With O(source=cmdb) (the default) the servers come from the CMDB filled by
     M(cmdb.openstack.cmdb_sync) with a few set-based queries and no API call; the plugin warns when
     the data is older than O(max_age).
@@ -226,8 +226,8 @@ options:
   default_groups:
     description:
       - Add the default groups C(cloud_<cloud>), C(region_<region>), C(project_<project id>),
-        C(az_<zone>), C(flavor_<flavor>), C(image_<image>), C(status_<status>), C(meta_<key>) and
-        C(meta_<key>_<value>) (short values).
+        C(az_<zone>), C(flavor_<flavor>), C(image_<image>), C(status_<status>), and C(meta_<key>) and
+        C(meta_<key>_<value>) (short values) for the metadata keys of O(metadata_groups).
     type: bool
     default: true
   group_prefix:

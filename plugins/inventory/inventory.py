@@ -16,7 +16,7 @@ description:
     its relations (flavor and image names, networks and addresses, volumes, security groups, metadata,
     project, region, cloud, C(last_seen) and a C(stale) flag), C(ansible_host) chosen by a documented
     rule, and default groups by cloud, region, project, availability zone, flavor, image, status and
-    metadata keys.
+    chosen metadata keys.
   - With O(source=cmdb) (the default) the servers come from the CMDB filled by
     M(cmdb.openstack.cmdb_sync) with a few set-based queries and no API call; the plugin warns when
     the data is older than O(max_age).
@@ -166,6 +166,40 @@ options:
     type: str
     choices: [name, uuid]
     default: name
+  reserved_host_names:
+    description:
+      - Names no server may have as its inventory host name (compared case-insensitively), besides those
+        that are always refused.
+      - Always refused, whatever this option says, are names of the local host (V(localhost),
+        V(localhost.localdomain), V(ip6-localhost), any name under V(.localhost), ...), IP addresses in
+        any form (V(127.0.0.1), V(::1), V(127.1), V(2130706433), ...), V(all), V(ungrouped), and a name that
+        another inventory source (an earlier source of the same Ansible run) already gave a host or a group.
+      - A server with such a name is named C(<name>_<cloud>_<first 8 characters of its id>) instead, with
+        a warning, so that a play for C(localhost) still runs on Ansible's own implicit local host.
+    type: list
+    elements: str
+    default: []
+    version_added: 0.2.0
+  metadata_groups:
+    description:
+      - The server metadata keys that make default groups C(meta_<key>) and C(meta_<key>_<value>), as
+        exact keys or shell patterns (V(role), V(app_*)); V(*) makes groups of every key.
+      - Metadata keys and values are chosen by the tenant, so by default (V([])) no metadata key makes a
+        default group. Use O(keyed_groups) on C(openstack.metadata.<key>) for one group per chosen key.
+    type: list
+    elements: str
+    default: []
+    version_added: 0.2.0
+  max_metadata_groups:
+    description:
+      - The most groups that metadata may make for one host, for each of the default metadata groups, the
+        legacy metadata groups (C(group), C(groups), C(meta-<key>_<value>)) and each O(keyed_groups) entry
+        whose key gives a list or a dict (for example the key C(openstack.metadata)). The keys are taken in
+        sorted order; a warning counts the hosts that had more.
+      - A server with 10,000 metadata keys would otherwise make 20,000 groups.
+    type: int
+    default: 20
+    version_added: 0.2.0
   show_all:
     description:
       - Also add servers that have no address. openstack.cloud's default is V(false).
@@ -192,8 +226,8 @@ options:
   default_groups:
     description:
       - Add the default groups C(cloud_<cloud>), C(region_<region>), C(project_<project id>),
-        C(az_<zone>), C(flavor_<flavor>), C(image_<image>), C(status_<status>), C(meta_<key>) and
-        C(meta_<key>_<value>) (short values).
+        C(az_<zone>), C(flavor_<flavor>), C(image_<image>), C(status_<status>), and C(meta_<key>) and
+        C(meta_<key>_<value>) (short values) for the metadata keys of O(metadata_groups).
     type: bool
     default: true
   group_prefix:
@@ -360,6 +394,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 re.compile(str(filters["name"]))
             except re.error as exc:
                 raise ValueError("server_filters.name: not a regular expression (%s)" % exc)
+        limit = self.get_option("max_metadata_groups")
+        if limit is None or limit < 0:
+            raise ValueError("max_metadata_groups: must be 0 or more (got %r)" % (limit,))
         return {"max_age": max_age, "preference": preference, "filters": filters}
 
     def _fetch(self, path):
@@ -520,7 +557,13 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             if not show_all and not view.get("addresses"):
                 continue
             selected.append(view)
-        names = hosts.unique_host_names(selected, self.get_option("inventory_hostname"))
+        inventory = self.inventory
+        guard = hosts.NameGuard(self.get_option("reserved_host_names"), self._existing_names(inventory))
+        renamed = []
+        names = hosts.unique_host_names(selected, self.get_option("inventory_hostname"), guard, renamed)
+        self._warn_renamed(renamed, selected, names)
+        metadata = hosts.MetadataGroups(self.get_option("metadata_groups"), self.get_option("max_metadata_groups"))
+        self._keyed_limit = metadata
 
         preference = checked["preference"]
         only_ipv4 = self.get_option("only_ipv4")
@@ -533,8 +576,6 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         keyed = self.get_option("keyed_groups")
         strict = self.get_option("strict")
         constructed = bool(compose or groups_opt or keyed)
-
-        inventory = self.inventory
         # ansible-core 2.19 wraps InventoryData so that set_variable deep-copies each value and tags
         # every container with its origin: about 0.8 ms per host for the ``openstack`` dict, seconds
         # for 10,000 hosts. The views are fresh, plain JSON data (dict, list, str, int, bool, None)
@@ -544,20 +585,23 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         set_variable = raw_set_variable if wrap_var is None and raw_set_variable else inventory.set_variable
         compact = self.get_option("host_vars") != "full"
         with_deleted = bool(self.get_option("include_deleted"))
+        host_names = frozenset(names)
         members = {}
-        for name, view in zip(names, selected):
+        refused = frozenset(index for index, _why in renamed)
+        for index, (name, view) in enumerate(zip(names, selected)):
             hostvars = {"openstack": _unsafe(hosts.compact_view(view, with_deleted) if compact else view)}
-            address = hosts.ansible_host_for(view, preference, only_ipv4, use_names)
+            # use_names must not point ansible_host at a refused name (localhost, an IP literal, ...)
+            address = hosts.ansible_host_for(view, preference, only_ipv4, use_names and index not in refused)
             if address:
                 hostvars["ansible_host"] = _unsafe(address)
             host = inventory.add_host(_unsafe(name))
             for key, value in hostvars.items():
                 set_variable(host, key, value)
             if want_default:
-                for group in hosts.default_groups(view, prefix):
+                for group in hosts.default_groups(view, prefix, metadata):
                     members.setdefault(group, []).append(host)
             if want_legacy:
-                for group in hosts.legacy_groups(view, hostname=name):
+                for group in hosts.legacy_groups(view, name, guard, host_names, metadata):
                     members.setdefault(group, []).append(host)
             if constructed:
                 self._set_composite_vars(compose, hostvars, host, strict=strict)
@@ -571,3 +615,57 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                     # a group of its own name, so that host stays out of it.
                     continue
                 inventory.add_child(group, host)
+        if metadata.over:
+            example, keys = metadata.example
+            self.display.warning(
+                "cmdb.openstack.inventory: %d host(s) have more metadata groups than max_metadata_groups (%d); "
+                "only the first %d (by key) were made for each (e.g. server %r: %d)"
+                % (len(metadata.over), metadata.limit, metadata.limit, example, keys)
+            )
+
+    @staticmethod
+    def _existing_names(inventory):
+        """{name: (cloud, server id) or None} of the hosts and groups other sources already added."""
+        existing = dict.fromkeys(inventory.groups)
+        for name, host in inventory.hosts.items():
+            view = host.vars.get("openstack") if isinstance(getattr(host, "vars", None), dict) else None
+            existing[name] = (view.get("cloud"), view.get("id")) if isinstance(view, dict) else None
+        return existing
+
+    def _warn_renamed(self, renamed, views, names, most=20):
+        for index, why in sorted(renamed, key=lambda item: names[item[0]])[:most]:
+            view = views[index]
+            self.display.warning(
+                "cmdb.openstack.inventory: server %r (cloud %r, region %r, id %s) is not used as a host name "
+                "because %s; its host is %r"
+                % (view.get("name"), view.get("cloud"), view.get("region"), view.get("id"), why, names[index])
+            )
+        if len(renamed) > most:
+            self.display.warning(
+                "cmdb.openstack.inventory: %d more servers were renamed for the same reasons" % (len(renamed) - most)
+            )
+
+    def _add_host_to_keyed_groups(self, keys, variables, host, strict=False, fetch_hostvars=True):
+        """ansible-core's keyed groups, with a key that gives a list or a dict (tenant data such as
+        ``openstack.metadata``) bounded by max_metadata_groups."""
+        metadata = getattr(self, "_keyed_limit", None)
+        if metadata is None or metadata.limit is None:
+            return super(InventoryModule, self)._add_host_to_keyed_groups(keys, variables, host, strict, fetch_hostvars)
+        compose = self._compose
+
+        def bounded(template, variables, *args, **kwargs):
+            value = compose(template, variables, *args, **kwargs)
+            if isinstance(value, (list, dict)) and len(value) > metadata.limit:
+                view = variables.get("openstack") if isinstance(variables, dict) else None
+                metadata.note(view if isinstance(view, dict) else {"id": host, "name": host}, len(value))
+                if isinstance(value, dict):
+                    value = dict((k, value[k]) for k in sorted(value, key=str)[: metadata.limit])
+                else:
+                    value = value[: metadata.limit]
+            return value
+
+        self._compose = bounded
+        try:
+            return super(InventoryModule, self)._add_host_to_keyed_groups(keys, variables, host, strict, fetch_hostvars)
+        finally:
+            del self._compose

@@ -19,9 +19,11 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import datetime
+import fnmatch
 import functools
 import ipaddress
 import re
+import unicodedata
 from collections import Counter
 
 #: The keys of a Nova server item that :func:`server_view` reads. The CMDB source asks the database
@@ -430,7 +432,101 @@ def compact_view(view, deleted=False):
     return out
 
 
-def unique_host_names(views, hostname="name"):
+#: Names that mean this machine: Ansible's implicit ``localhost`` (``C.LOCALHOST`` also holds
+#: ``127.0.0.1`` and ``::1``, caught as IP literals) and the loopback names of common ``/etc/hosts``
+#: files. Any name under ``.localhost`` resolves to loopback too (RFC 6761).
+LOCAL_NAMES = frozenset(
+    (
+        "localhost",
+        "localhost.localdomain",
+        "localhost4",
+        "localhost4.localdomain4",
+        "localhost6",
+        "localhost6.localdomain6",
+        "ip6-localhost",
+        "ip6-loopback",
+    )
+)
+#: Groups every inventory has: a host of that name would be matched by ``hosts: all``-style patterns.
+BUILTIN_GROUPS = frozenset(("all", "ungrouped"))
+
+# 1 to 4 dot-separated decimal, octal or hex numbers: what inet_aton (and so ssh, ping, getaddrinfo)
+# reads as an IPv4 address (``127.1``, ``0x7f000001``, ``2130706433``, ``0177.0.0.1``).
+_LEGACY_IPV4 = re.compile(r"^(?:0[xX][0-9a-fA-F]*|[0-9]+)(?:\.(?:0[xX][0-9a-fA-F]*|[0-9]+)){0,3}$")
+_IPV6_CHARS = re.compile(r"^[0-9a-fA-F:.]+$")
+# a cheap first test: only hex digits, x, dots and colons, maybe in brackets, maybe with a %zone
+_MAYBE_IP = re.compile(r"^\[?[0-9a-fA-FxX.:]+\]?(?:%.*)?$")
+# IDNA treats these as label separators (``127。0。0。1`` resolves like ``127.0.0.1``)
+_DOTS = {0x3002: ".", 0xFF0E: ".", 0xFF61: "."}
+
+
+def _normalized_name(name):
+    """``name`` as a resolver may read it: NFKC (fullwidth digits), IDNA dots, case-folded, no final dot."""
+    text = str(name)
+    if text.isascii():  # the common case: 10,000 names a run, normalization only where it can matter
+        text = text.strip().lower()
+    else:
+        text = unicodedata.normalize("NFKC", text).translate(_DOTS).strip().casefold()
+    return text[:-1] if text.endswith(".") else text
+
+
+def _ip_literal(text):
+    """:func:`is_ip_literal` of an already normalized name."""
+    if not _MAYBE_IP.match(text):
+        return False
+    if text.startswith("[") and text.endswith("]"):
+        text = text[1:-1]
+    text = text.split("%", 1)[0]
+    if _LEGACY_IPV4.match(text):
+        return True
+    if ":" in text and _IPV6_CHARS.match(text):
+        try:
+            ipaddress.ip_address(text)
+            return True
+        except ValueError:
+            return False
+    return False
+
+
+def is_ip_literal(name):
+    """True when ``name`` is an IP address in any form a resolver accepts (IPv4 shorthand, hex,
+    octal and integer forms, IPv6 with or without brackets or a zone)."""
+    return _ip_literal(_normalized_name(name))
+
+
+class NameGuard(object):
+    """Which names a cloud may not give an inventory host (or a group made from tenant data).
+
+    A name is refused when it names the local host (:data:`LOCAL_NAMES`, ``*.localhost``), is an IP
+    literal (:func:`is_ip_literal`), is ``all`` or ``ungrouped``, is one of the operator's
+    ``reserved`` names (compared as a resolver would: case-insensitive, NFKC), or is already a host
+    or group of another inventory source (``existing``: {name: (cloud, server id) of that host, or
+    None}; the same server from another source of this plugin keeps its name).
+    """
+
+    def __init__(self, reserved=(), existing=None):
+        self.reserved = frozenset(_normalized_name(name) for name in reserved or () if name)
+        self.existing = dict(existing or {})
+
+    def reason(self, name, identity=None):
+        """Why ``name`` may not be used (a phrase), or None."""
+        if name is None or name == "":
+            return None
+        text = _normalized_name(name)
+        if text in LOCAL_NAMES or text.endswith(".localhost"):
+            return "it names the local host"
+        if _ip_literal(text):
+            return "it is an IP address"
+        if text in BUILTIN_GROUPS:
+            return "it is a group every inventory has"
+        if text in self.reserved:
+            return "it is in reserved_host_names"
+        if name in self.existing and (identity is None or self.existing[name] != identity):
+            return "another inventory source already has a host or group of that name"
+        return None
+
+
+def unique_host_names(views, hostname="name", guard=None, renamed=None):
     """Inventory host names for ``views``, unique across clouds, regions and projects.
 
     ``hostname: name``: a server whose name no other server has keeps its name. Every server of a
@@ -439,7 +535,13 @@ def unique_host_names(views, hostname="name"):
     A server without a name uses its id. ``hostname: uuid``: the server id (``<id>_<cloud>_<region>``
     when two clouds report the same id). Deterministic: the result depends only on the set of servers,
     never on listing order. Returns a list parallel to ``views``.
+
+    ``guard`` (a :class:`NameGuard`): a name it refuses (``localhost``, an IP literal, a reserved
+    name, a name another inventory source has) is never a host name; such a server is named
+    ``<name>_<cloud>_<first 8 chars of its id>`` (longer forms if that collides), and
+    ``(index, reason)`` is appended to ``renamed`` for a warning.
     """
+    guard = guard or NameGuard()
     order = sorted(
         range(len(views)),
         key=lambda i: (
@@ -450,19 +552,38 @@ def unique_host_names(views, hostname="name"):
         ),
     )
 
+    def identity(i):
+        return (views[i].get("cloud"), views[i].get("id"))
+
+    def base_of(i):
+        sid = str(views[i].get("id") or "")
+        return sid if hostname != "name" else (views[i].get("name") or sid)
+
+    refused = {}
+    for i in order:
+        why = guard.reason(base_of(i), identity(i))
+        if why:
+            refused[i] = why
+            if renamed is not None:
+                renamed.append((i, why))
+
     def candidate(i, level, position):
         view = views[i]
         sid = str(view.get("id") or "")
-        base = sid if hostname != "name" else (view.get("name") or sid)
+        base = base_of(i)
         cloud = str(view.get("cloud") or "")
         region = str(view.get("region") or "")
-        if hostname == "name":
+        if i in refused:
+            chain = ("%s_%s_%s" % (base, cloud, sid[:8]), "%s_%s_%s" % (base, cloud, sid))
+            chain += ("%s_%s_%s_%s" % (base, cloud, region, sid),)
+        elif hostname == "name":
             chain = (base, "%s_%s" % (base, sid[:8]), "%s_%s" % (base, sid), "%s_%s_%s_%s" % (base, sid, cloud, region))
         else:
             chain = (base, "%s_%s_%s" % (base, cloud, region))
         if level < len(chain):
             return chain[level]
-        return "%s_%d" % (chain[-1], position)
+        # a counter unique within the level and across levels (a taken name moves on, never loops)
+        return "%s_%d" % (chain[-1], (level - len(chain)) * len(views) + position)
 
     names = [None] * len(views)
     taken = set()
@@ -474,7 +595,8 @@ def unique_host_names(views, hostname="name"):
         remaining = []
         for i in pending:
             name = cands[i]
-            if counts[name] == 1 and name not in taken:
+            ok = (level == 0 and i not in refused) or not guard.reason(name, identity(i))  # level 0: checked above
+            if counts[name] == 1 and name not in taken and ok:
                 names[i] = name
                 taken.add(name)
             else:
@@ -491,12 +613,53 @@ def ansible_host_for(view, preference=ADDRESS_CLASSES, only_ipv4=False, use_name
     return choose_ansible_host(view.get("addresses") or (), preference, only_ipv4)
 
 
-def default_groups(view, prefix=""):
+class MetadataGroups(object):
+    """Which metadata keys of a host make groups, and how many groups they may make.
+
+    ``keys``: shell patterns (``role``, ``app_*``, ``*``) of the metadata keys that make default
+    groups; None means every key, ``[]`` none. ``limit``: the most groups metadata makes for one
+    host (default groups, and again legacy groups), None for no bound; the keys are taken in sorted
+    order. ``over`` holds the ids of the hosts that had more, ``example`` the first (name, count).
+    """
+
+    def __init__(self, keys=None, limit=None):
+        self.keys = None if keys is None else tuple(str(k) for k in keys)
+        self._exact = None if keys is None else frozenset(k for k in self.keys if not any(c in k for c in "*?["))
+        self._patterns = None if keys is None else tuple(k for k in self.keys if any(c in k for c in "*?["))
+        self.limit = limit
+        self.over = set()
+        self.example = None
+
+    def allowed(self, metadata):
+        """The keys of ``metadata`` that may make default groups, sorted."""
+        if not metadata or self.keys == ():
+            return []
+        keys = sorted(metadata, key=str)
+        if self.keys is None:
+            return keys
+        return [k for k in keys if k in self._exact or any(fnmatch.fnmatchcase(str(k), p) for p in self._patterns)]
+
+    def bound(self, pairs, view, total=None):
+        """``pairs`` cut to :attr:`limit` (noting the host, and ``total`` for the warning, when cut)."""
+        if self.limit is None or len(pairs) <= self.limit:
+            return pairs
+        self.note(view, len(pairs) if total is None else total)
+        return pairs[: self.limit]
+
+    def note(self, view, total):
+        """Remember that the host of ``view`` had more than :attr:`limit` metadata groups."""
+        self.over.add(view.get("id"))
+        if self.example is None:
+            self.example = (view.get("name") or view.get("id"), total)
+
+
+def default_groups(view, prefix="", metadata=None):
     """Groups a host belongs to by default (already safe names, sorted, no per-host group).
 
     ``cloud_<cloud>``, ``region_<region>``, ``project_<project_id>``, ``az_<zone>``,
-    ``flavor_<flavor name>``, ``image_<image name or id>``, ``status_<status, lower case>``,
-    ``meta_<key>`` for every metadata key and ``meta_<key>_<value>`` for short scalar values.
+    ``flavor_<flavor name>``, ``image_<image name or id>``, ``status_<status, lower case>``, and
+    ``meta_<key>`` and ``meta_<key>_<value>`` (short scalar values) for the metadata keys that
+    ``metadata`` (a :class:`MetadataGroups`; None: every key, no bound) allows, at most its limit.
     """
     image = view.get("image") or {}
     status = view.get("status")
@@ -509,37 +672,55 @@ def default_groups(view, prefix=""):
         ("image", image.get("name") or image.get("id")),
         ("status", status.lower() if isinstance(status, str) else status),
     ]
-    for key, value in (view.get("metadata") or {}).items():
-        pairs.append(("meta", key))
+    metadata = metadata or MetadataGroups()
+    values = view.get("metadata") or {}
+    meta = []
+    for key in metadata.allowed(values):
+        value = values[key]
+        meta.append(("meta", key))
         if isinstance(value, (str, int, float, bool)) and len(str(value)) <= 64 and str(value) != "":
-            pairs.append(("meta", "%s_%s" % (key, value)))
+            meta.append(("meta", "%s_%s" % (key, value)))
+        if metadata.limit is not None and len(meta) > metadata.limit + 1:
+            break  # enough to know the bound is passed: 10,000 keys make no 20,000 names
+    pairs.extend(metadata.bound(meta, view, total=len(values)))
     return sorted({_safe_text("%s%s_%s" % (prefix, kind, value)) for kind, value in pairs if value not in (None, "")})
 
 
-def legacy_groups(view, hostname=None):
+def legacy_groups(view, hostname=None, guard=None, host_names=(), metadata=None):
     """openstack.cloud's ``legacy_groups``: cloud, region, cloud_region, metadata ``group``/``groups``,
     ``meta-<k>_<v>``, ``instance-<id>``, ``flavor-<name>``, ``image-<name>``, the zone and its
     region/cloud combinations, and a group named after the server when its host name is not the name.
     Names are made safe with ansible-core's rule.
+
+    The groups a tenant names (metadata ``group``/``groups``, the server name) are left out when
+    ``guard`` refuses the name (``localhost``, an IP literal, a reserved name, a host or group of
+    another source) or it is one of ``host_names`` (a group must not be named like a host). The
+    metadata groups (``group``/``groups`` and ``meta-*``) are bounded by ``metadata``'s limit.
     """
     groups = []
     cloud = view.get("cloud")
     region = view.get("region")
-    metadata = view.get("metadata") or {}
+    values = view.get("metadata") or {}
+    metadata = metadata or MetadataGroups()
+    guard = guard or NameGuard()
     groups.append(cloud)
     if region:
         groups.append(region)
         groups.append("%s_%s" % (cloud, region))
-    if metadata.get("group"):
-        groups.append(metadata["group"])
-    for extra in str(metadata.get("groups") or "").split(","):
+    tenant = []  # names chosen by the tenant: checked by the guard
+    if values.get("group"):
+        tenant.append(values["group"])
+    for extra in str(values.get("groups") or "").split(","):
         if extra.strip():
-            groups.append(extra.strip())
-    for key, value in metadata.items():
-        groups.append("meta-%s_%s" % (key, value))
+            tenant.append(extra.strip())
+    meta = ["meta-%s_%s" % (key, values[key]) for key in sorted(values, key=str)]
+    total = len(tenant) + len(meta)
+    kept = metadata.bound([("t", name) for name in tenant] + [("m", name) for name in meta], view, total)
+    chosen = [name for kind, name in kept if kind == "t"]
+    groups.extend(name for kind, name in kept if kind == "m")
     groups.append("instance-%s" % view.get("id"))
     if view.get("name") and hostname is not None and hostname != view.get("name"):
-        groups.append(view["name"])
+        chosen.append(view["name"])
     if (view.get("flavor") or {}).get("name"):
         groups.append("flavor-%s" % view["flavor"]["name"])
     if (view.get("image") or {}).get("name"):
@@ -557,6 +738,11 @@ def legacy_groups(view, hostname=None):
         safe = safe_group_name(group)
         if safe not in result:
             result.append(safe)
+    for group in chosen:
+        safe = safe_group_name(group)
+        if safe in result or safe in host_names or guard.reason(safe) or guard.reason(group):
+            continue
+        result.append(safe)
     return result
 
 

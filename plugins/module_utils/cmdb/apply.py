@@ -49,6 +49,7 @@ except ImportError:  # pragma: no cover - reported by the modules with missing_r
 
 from ansible_collections.cmdb.openstack.plugins.module_utils import catalog
 from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb import schema
+from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb.diff import compact_diff
 from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb.store import utcnow
 
 ENVELOPE = ("name", "project_id", "status", "created_at", "updated_at")
@@ -699,11 +700,11 @@ class CmdbWriter:
             elif old["deleted_at"] is not None:
                 diff = None
                 if old["content_hash"] != digest:
-                    diff = field_diff(old, old_edges.get(rid, []), record) or None
+                    diff = compact_diff(field_diff(old, old_edges.get(rid, []), record)) or None
                 updates.append(dict(values, b_id=rid))
                 action = "reappeared"
             elif old["content_hash"] != digest:
-                diff = field_diff(old, old_edges.get(rid, []), record)
+                diff = compact_diff(field_diff(old, old_edges.get(rid, []), record))
                 updates.append(dict(values, b_id=rid))
                 action = "updated"
             else:

@@ -65,7 +65,7 @@ def filled(cmdb_url):
 
 
 def test_list_hosts_groups_and_vars(ansible, tmp_path, filled, cmdb_url):
-    config = write_config(tmp_path, cmdb_url)
+    config = write_config(tmp_path, cmdb_url, metadata_groups=["role"])  # metadata groups are opt-in
     done = ansible.inventory(config)
     assert done.rc == 0, done.output
     inv = done.result

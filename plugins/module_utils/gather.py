@@ -4,7 +4,8 @@
 """Gather resources: paged raw listings, concurrent per (region, type), streamed to a consumer.
 
 openstacksdk provides authentication, the service catalog, version discovery and the HTTP
-session (through the public ``Proxy``/keystoneauth ``Adapter`` API: ``get_endpoint_data()``,
+session (through the public ``Proxy``/keystoneauth ``Adapter`` API: ``get_endpoint_data()``, or
+``get_endpoint()`` alone for services listed without a microversion,
 ``get(url, params=..., microversion=..., raise_exc=False)``). Listing itself is done here with
 raw GETs: ``limit`` = the catalog's ``max_page_size``, following ``<key>_links`` rel=next
 (absolute hrefs) or Glance's top-level ``next`` (relative to the endpoint root). No SDK
@@ -561,7 +562,14 @@ class _ScopeJob:
 
     def _proxy(self):
         rtype = self.rtype
-        proxy, data = self.options["endpoints"].get(self.session, self.scope.region, rtype)
+        try:
+            proxy, data = self.options["endpoints"].get(self.session, self.scope.region, rtype)
+        except _DiscoveryUnusable as exc:
+            raise ScopeFailed(
+                "error",
+                "%s: version discovery of %r failed (%s) and listing %s needs microversion %s: not listed"
+                % (_where(self.scope), rtype.service_type, _exception_text(exc.cause), rtype.name, rtype.microversion),
+            )
         if proxy is None:
             raise ScopeFailed(
                 "not_in_catalog",
@@ -640,13 +648,65 @@ class _ScopeJob:
         return subs
 
 
+class _DiscoveryUnusable(Exception):
+    """Version discovery failed for a type that needs a microversion."""
+
+    def __init__(self, cause):
+        super(_DiscoveryUnusable, self).__init__(str(cause))
+        self.cause = cause
+
+
+class _CatalogEndpoint:
+    """Endpoint data without version discovery: the catalog's endpoint, no microversion."""
+
+    min_microversion = None
+    max_microversion = None
+
+    def __init__(self, url):
+        self.url = self.service_url = url
+
+
+def _endpoint_data(proxy, rtype):
+    """Discovered endpoint data for a type that needs a microversion, else the catalog's endpoint.
+
+    Discovery only serves to negotiate a microversion (listings go through the proxy, which
+    uses ``get_endpoint()`` as the SDK's own listings do), and keystoneauth's discovery fails
+    on answers real services give: Octavia answers ``/v2`` and ``/v2.0`` with the JSON string
+    "v2" (a TypeError), Neutron answers ``/v2.0`` with a 404. So a type without a microversion
+    skips it. For a type that needs one, a failed discovery ends the scope with the reason,
+    never with an empty listing; failures that the listing would meet the same way
+    (authentication, connection, catalog) are raised as they are.
+    """
+    if not rtype.microversion:
+        url = proxy.get_endpoint()
+        return _CatalogEndpoint(url) if url else None
+    try:
+        return proxy.get_endpoint_data()
+    except AssertionError:  # see _AUTH_RACE_TRIES
+        raise
+    except Exception as exc:
+        if _same_failure_for_the_listing(exc):
+            raise
+        raise _DiscoveryUnusable(exc)
+
+
+def _same_failure_for_the_listing(exc):
+    if isinstance(exc, ScopeFailed):
+        return True
+    if HAS_KEYSTONEAUTH and isinstance(
+        exc, (ks_exceptions.Unauthorized, ks_exceptions.EndpointNotFound, ks_exceptions.ConnectionError)
+    ):
+        return True
+    return exc.__class__.__name__ in ("EndpointNotFound", "ServiceDisabledException")
+
+
 class _Endpoints:
     """The SDK proxy and discovered endpoint data of each (region, service), shared by the scopes.
 
     Several types share a service (six on the network): without this, every scope would build
-    its own discovery (Neutron's version document needs an unauthenticated then an authenticated
-    GET, and keystoneauth does not cache a failed parse), i.e. two extra calls per network scope.
-    A failure is not cached: the next scope of the service tries again.
+    its own proxy and discovery (Cinder's ``/v3`` needs an unauthenticated then an authenticated
+    GET, and keystoneauth does not cache a failed parse). A failure is not cached: the next scope
+    of the service tries again. Types without a microversion skip discovery (``_endpoint_data``).
     """
 
     def __init__(self):
@@ -656,7 +716,7 @@ class _Endpoints:
 
     def get(self, session, region, rtype):
         """``(proxy, endpoint_data)``; ``(None, None)`` when the service is not in the catalog."""
-        key = (region, rtype.service_type, rtype.sdk_proxy)
+        key = (region, rtype.service_type, rtype.sdk_proxy, bool(rtype.microversion))
         with self._lock:
             if key in self._found:
                 return self._found[key]
@@ -670,7 +730,7 @@ class _Endpoints:
                 for attempt in range(_AUTH_RACE_TRIES + 1):
                     try:
                         proxy = getattr(conn, rtype.sdk_proxy)  # the SDK may look the endpoint up here
-                        found = (proxy, proxy.get_endpoint_data())
+                        found = (proxy, _endpoint_data(proxy, rtype))
                         break
                     except AssertionError:  # see _AUTH_RACE_TRIES
                         if attempt == _AUTH_RACE_TRIES:

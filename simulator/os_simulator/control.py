@@ -26,6 +26,7 @@ from urllib.parse import parse_qsl
 
 from .faults import FaultError
 from .http_util import Response, json_response
+from .util import dump_yaml
 
 
 def _error(status, message):
@@ -81,8 +82,6 @@ def _route(sim, req, segs):
             sim.remove_cloud(cloud.name)
             return Response(204)
     elif rest == ["clouds.yaml"] and method == "GET":
-        from .server import dump_yaml
-
         entry = cloud.clouds_yaml_entry(user=query.get("user", "admin"))
         text = dump_yaml({"clouds": {query.get("name", cloud.name): entry}})
         return Response(200, text.encode(), [("Content-Type", "application/yaml")])

@@ -117,6 +117,16 @@ def error_response(service, status, message, kind=None, headers=None):
     return json_response(status, body, headers, content_type=ctype)
 
 
+def load_body(raw):
+    """A JSON request body (None when empty); 400 when it is not JSON."""
+    if not raw:
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        raise HttpError(400, "Malformed request body") from None
+
+
 UNAUTHORIZED_MESSAGE = "The request you have made requires authentication."
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import email.utils
-import json
 import os
 import socket
 import sys
@@ -15,6 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from .api import App, Request
 from .cloud import SimCloud
 from .http_util import STATUS_TITLES
+from .util import dump_yaml
 
 _REASONS = {200: "OK", 201: "Created", 202: "Accepted", 204: "No Content", 300: "Multiple Choices"}
 _REASONS.update(STATUS_TITLES)
@@ -253,38 +253,3 @@ class Simulator:
 
     def clouds_yaml_entries(self, user="admin"):
         return {name: cloud.clouds_yaml_entry(user=user) for name, cloud in self.clouds.items()}
-
-
-def _yaml_scalar(value):
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    return json.dumps(str(value))
-
-
-def dump_yaml(obj, indent=0):
-    """A small YAML writer for clouds.yaml (dicts, lists, scalars; strings double-quoted)."""
-    pad = "  " * indent
-    lines = []
-    if isinstance(obj, dict):
-        for key, value in obj.items():
-            if isinstance(value, (dict, list)) and value:
-                lines.append("%s%s:" % (pad, json.dumps(str(key))))
-                lines.append(dump_yaml(value, indent + 1))
-            elif isinstance(value, dict):
-                lines.append("%s%s: {}" % (pad, json.dumps(str(key))))
-            elif isinstance(value, list):
-                lines.append("%s%s: []" % (pad, json.dumps(str(key))))
-            else:
-                lines.append("%s%s: %s" % (pad, json.dumps(str(key)), _yaml_scalar(value)))
-    elif isinstance(obj, list):
-        for value in obj:
-            if isinstance(value, (dict, list)) and value:
-                inner = dump_yaml(value, indent + 1).lstrip()
-                lines.append("%s- %s" % (pad, inner))
-            else:
-                lines.append("%s- %s" % (pad, _yaml_scalar(value)))
-    return "\n".join(lines) + ("\n" if indent == 0 else "")

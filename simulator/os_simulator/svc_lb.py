@@ -5,6 +5,7 @@ from __future__ import annotations
 from . import util
 from .base import serve_list
 from .http_util import HttpError, scalar_matches, sort_items
+from .svc_network import allocate_port
 
 COLLECTIONS = {
     "loadbalancers": ("load_balancers", "loadbalancer", "Load Balancer"),
@@ -82,8 +83,6 @@ def create(ctx, collection):
     common["tags"] = list(body.get("tags") or [])
     with store.lock:
         if tname == "load_balancers":
-            from .svc_network import allocate_port
-
             subnet = store.table("subnets").items.get(body.get("vip_subnet_id") or "")
             if subnet is None:
                 raise HttpError(400, "Validation failure: Subnet %s not found." % body.get("vip_subnet_id"))

@@ -638,21 +638,8 @@ def handle(ctx):
     segs = [s[:-5] if s.endswith(".json") else s for s in ctx.segs]
     n = len(segs)
     method = ctx.method
-    if n == 0:
-        if method == "GET":
-            return ctx.ok(
-                {
-                    "resources": [
-                        {
-                            "links": [{"href": "%s/%s" % (ctx.ep, c), "rel": "self"}],
-                            "name": c.rstrip("s"),
-                            "collection": c,
-                        }
-                        for c in COLLECTIONS
-                    ]
-                }
-            )
-    elif segs[0] in COLLECTIONS:
+    # GET /v2.0/ (the resource list) is answered by discovery.py
+    if n and segs[0] in COLLECTIONS:
         collection = segs[0]
         if n == 1:
             if method == "GET":

@@ -5,6 +5,7 @@ from __future__ import annotations
 from . import util
 from .base import serve_list
 from .http_util import HttpError
+from .svc_compute import negotiate
 
 MIN_VERSION = (3, 0)
 MAX_VERSION = (3, 71)
@@ -305,6 +306,4 @@ def handle(ctx):
 
 
 def negotiate_volume(headers):
-    from .svc_compute import negotiate
-
     return negotiate(headers, "volume", None, MIN_VERSION, MAX_VERSION)

@@ -122,3 +122,38 @@ def nova_address(port, address, kind="fixed"):
         "addr": address,
         "version": 6 if ":" in address else 4,
     }
+
+
+def _yaml_scalar(value):
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    return json.dumps(str(value))
+
+
+def dump_yaml(obj, indent=0):
+    """A small YAML writer for clouds.yaml (dicts, lists, scalars; strings double-quoted)."""
+    pad = "  " * indent
+    lines = []
+    if isinstance(obj, dict):
+        for key, value in obj.items():
+            if isinstance(value, (dict, list)) and value:
+                lines.append("%s%s:" % (pad, json.dumps(str(key))))
+                lines.append(dump_yaml(value, indent + 1))
+            elif isinstance(value, dict):
+                lines.append("%s%s: {}" % (pad, json.dumps(str(key))))
+            elif isinstance(value, list):
+                lines.append("%s%s: []" % (pad, json.dumps(str(key))))
+            else:
+                lines.append("%s%s: %s" % (pad, json.dumps(str(key)), _yaml_scalar(value)))
+    elif isinstance(obj, list):
+        for value in obj:
+            if isinstance(value, (dict, list)) and value:
+                inner = dump_yaml(value, indent + 1).lstrip()
+                lines.append("%s- %s" % (pad, inner))
+            else:
+                lines.append("%s- %s" % (pad, _yaml_scalar(value)))
+    return "\n".join(lines) + ("\n" if indent == 0 else "")

@@ -505,3 +505,41 @@ def test_own_project_filter_for_admin_wide_listings_when_all_projects_is_false()
     reports = g.gather(session, ["ports"], all_projects=False)
     assert reports[0].status == "ok"
     assert ports.calls[0][1]["project_id"] == "p-own" and ports.calls[0][2] is None
+
+
+# ---- version discovery: only to negotiate a microversion, never an empty listing ----------------
+
+
+class DiscoveryFails(FakeProxy):
+    """``get_endpoint_data()`` raises as keystoneauth does on real Octavia's ``"v2"`` answer."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.discoveries = 0
+
+    def get_endpoint_data(self):
+        self.discoveries += 1
+        raise TypeError("string indices must be integers, not 'str'")
+
+
+def test_a_type_without_microversion_lists_from_the_catalog_endpoint_without_discovery():
+    session = FakeCloudSession(["RegionOne"])
+    networks = DiscoveryFails("http://network.test/v2.0", make_items(7, "n"), key="networks", max_limit=3)
+    session.conns["RegionOne"] = FakeConn({"network": networks}, {"network"})
+    reports = g.gather(session, ["networks"])
+    assert reports[0].status == "ok", reports[0].message
+    assert reports[0].count == 7 and reports[0].complete
+    assert networks.discoveries == 0 and reports[0].microversion is None
+    assert len(networks.calls) == 3 and all(call[2] is None for call in networks.calls)
+
+
+def test_a_failed_discovery_for_a_microversion_type_is_an_error_naming_it_not_an_empty_listing():
+    session = FakeCloudSession(["RegionOne"])
+    compute = DiscoveryFails(COMPUTE, make_items(5))
+    session.conns["RegionOne"] = FakeConn({"compute": compute}, {"compute"})
+    report = g.gather(session, ["servers"])[0]
+    assert report.status == "error" and not report.complete and report.count == 0
+    assert report.message.startswith("cloud 'demo' region 'RegionOne' servers: version discovery of 'compute' failed")
+    assert "TypeError: string indices must be integers" in report.message
+    assert "needs microversion 2.96" in report.message
+    assert compute.calls == []  # nothing listed without the microversion it needs

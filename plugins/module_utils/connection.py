@@ -761,13 +761,13 @@ def _auth_error(exc, display, auth_url, guard=None):
         )
     if HAS_KEYSTONEAUTH and isinstance(exc, ks_exceptions.ConnectTimeout) and guard is not None:
         return CloudError(
-            "cloud %r: the identity service%s did not answer within %s s (connect %s s): %s. Check the URL "
-            "and the network, or raise api_timeout / connect_timeout if it is only slow"
+            "cloud %r: no answer from the identity service%s (connect timeout %s s, read timeout %s s): %s. "
+            "Check the URL and the network, or raise connect_timeout / api_timeout if it is only slow"
             % (
                 display,
                 where,
-                _number(guard.read_timeout),
                 _number(guard.connect_timeout),
+                _number(guard.read_timeout),
                 _describe_exception(exc),
             ),
             cloud=display,

@@ -217,7 +217,7 @@ def test_a_silent_identity_fails_within_connect_timeout_and_api_timeout(clean_en
     assert isinstance(error, CloudError), error
     # version discovery, then the token request (keystoneauth retries neither for a timeout here)
     assert seconds < 5, seconds
-    assert url in error.message and "did not answer within 0.7 s (connect 0.5 s)" in error.message
+    assert url in error.message and "(connect timeout 0.5 s, read timeout 0.7 s)" in error.message
 
 
 # -- the run's deadline ------------------------------------------------------------------------

@@ -328,13 +328,14 @@ class _RequestGuard:
 
     def request(self, method, url, **kwargs):
         token = _is_token_request(method, url)
+        given = kwargs.get("timeout")
         server_errors = 0
         rate_limited = 0
         while True:
             remaining = self.remaining()
             if remaining <= 0:
                 raise self._deadline_error(method, url, False)
-            connect, read = self._timeouts(kwargs.get("timeout"), remaining)
+            connect, read = self._timeouts(given, remaining)
             kwargs["timeout"] = (connect, read)
             try:
                 response = self._send(method, url, **kwargs)
@@ -397,6 +398,15 @@ def _positive_seconds(value, key, source):
     return seconds
 
 
+def _deadline_seconds(value, field):
+    """``deadline``: a positive number of seconds, or a duration (``30m``, ``1h30m``); None: not set."""
+    if value is None:
+        return None
+    if isinstance(value, float) and not isinstance(value, bool) and 0 < value < float("inf"):
+        return value  # parse_interval wants whole seconds; a fraction is fine here
+    return float(parse_interval(value, field=field))
+
+
 def _install_guard(conn, params, cloud_region, display, policy=None):
     """Put a _RequestGuard in front of the HTTP session of ``conn`` (before it authenticates)."""
     config = cloud_region.config
@@ -408,13 +418,9 @@ def _install_guard(conn, params, cloud_region, display, policy=None):
 
     api_timeout = _positive_seconds(setting("api_timeout"), "api_timeout", source)
     connect_timeout = _positive_seconds(setting("connect_timeout"), "connect_timeout", source)
-    deadline = setting("deadline")
+    deadline = _deadline_seconds(setting("deadline"), "%s: deadline" % source)
     if deadline is None:
         deadline = DEFAULT_DEADLINE
-    elif isinstance(deadline, float) and deadline > 0:
-        pass  # a fraction of a second is fine (tests)
-    else:
-        deadline = parse_interval(deadline, field="%s: deadline" % source)
     read_timeout = api_timeout or DEFAULT_READ_TIMEOUT
     if connect_timeout is None:
         connect_timeout = min(DEFAULT_CONNECT_TIMEOUT, read_timeout)
@@ -553,8 +559,7 @@ def _check_cloud_entry(entry, where, key):
             _check_regions(entry[region_key], where, "%s.%s" % (key, region_key), region_key)
     for seconds_key in ("api_timeout", "connect_timeout"):
         _positive_seconds(entry.get(seconds_key), "%s.%s" % (key, seconds_key), where)
-    if entry.get("deadline") is not None:
-        parse_interval(entry["deadline"], field="%s: %s.deadline" % (where, key))
+    _deadline_seconds(entry.get("deadline"), "%s: %s.deadline" % (where, key))
 
 
 def _check_regions(value, where, key, region_key):

@@ -71,8 +71,8 @@ options:
     aliases: [cacert]
   api_timeout:
     description:
-      - Timeout of one HTTP request to the cloud, in seconds, also during authentication: how long
-        to wait for the connection and then for each answer.
+      - Timeout of one HTTP request to the cloud, in seconds, also during authentication (how long
+        to wait for the connection and then for each answer).
       - Defaults to the cloud's configuration (C(api_timeout) in C(clouds.yaml)), or 120 seconds for
         an answer (and O(connect_timeout) for the connection).
     type: float
@@ -85,8 +85,8 @@ options:
     type: float
   deadline:
     description:
-      - The longest a run may talk to the cloud, counted from the start of authentication: seconds,
-        or a duration such as C(30m) or C(1h30m).
+      - The longest a run may talk to the cloud, counted from the start of authentication, in
+        seconds or as a duration such as C(30m) or C(1h30m).
       - After it, no request is sent and a request still waiting is cut off; listings not finished
         by then are reported as failed (status C(error), with a message naming the endpoint), never
         as empty, so nothing is marked deleted.

@@ -19,6 +19,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import math
 import os
 import threading
 import time
@@ -390,7 +391,7 @@ def _positive_seconds(value, key, source):
         seconds = float(value)
     except (TypeError, ValueError):
         seconds = None
-    if seconds is None or seconds != seconds or seconds <= 0 or seconds == float("inf"):
+    if seconds is None or math.isnan(seconds) or math.isinf(seconds) or seconds <= 0:
         raise ConfigurationError(
             "%s: %s must be a positive number of seconds, got %r (e.g. %s: 30)"
             % (source, key, value, key.rpartition(".")[2])
@@ -402,7 +403,7 @@ def _deadline_seconds(value, field):
     """``deadline``: a positive number of seconds, or a duration (``30m``, ``1h30m``); None: not set."""
     if value is None:
         return None
-    if isinstance(value, float) and not isinstance(value, bool) and 0 < value < float("inf"):
+    if isinstance(value, float) and not math.isinf(value) and value > 0:
         return value  # parse_interval wants whole seconds; a fraction is fine here
     return float(parse_interval(value, field=field))
 

@@ -285,6 +285,16 @@ def test_one_5xx_from_the_token_endpoint_is_retried(clean_env, demo_cloud, statu
     assert policy.slept == [policy.backoff(1)]  # gather's jittered backoff, not a copy of it
 
 
+def test_a_429_from_the_token_endpoint_waits_for_retry_after(clean_env, demo_cloud):
+    fault = demo_cloud.faults.add(
+        service="identity", path="/auth/tokens", method="POST", kind="rate_limit", retry_after=2, times=1
+    )
+    policy = RecordingPolicy()
+    connection.open_cloud({"cloud": demo_cloud.clouds_yaml_entry()}, policy=policy).close()
+    assert fault.hits == 1 and len(token_posts(demo_cloud)) == 1
+    assert policy.slept == [2.0]
+
+
 def test_a_persistent_5xx_from_the_token_endpoint_is_bounded(clean_env, demo_cloud):
     fault = demo_cloud.faults.add(service="identity", path="/auth/tokens", method="POST", status=503)
     policy = RecordingPolicy()

@@ -71,9 +71,27 @@ options:
     aliases: [cacert]
   api_timeout:
     description:
-      - Timeout of one HTTP request to the cloud, in seconds.
-      - Defaults to the cloud's configuration, or no timeout.
+      - Timeout of one HTTP request to the cloud, in seconds, also during authentication (how long
+        to wait for the connection and then for each answer).
+      - Defaults to the cloud's configuration (C(api_timeout) in C(clouds.yaml)), or 120 seconds for
+        an answer (and O(connect_timeout) for the connection).
     type: float
+  connect_timeout:
+    description:
+      - How long to wait for a connection to an endpoint of the cloud (TCP and TLS handshake), in
+        seconds.
+      - Defaults to the cloud's configuration (C(connect_timeout) in C(clouds.yaml)), or 15 seconds
+        (O(api_timeout) when it is shorter).
+    type: float
+  deadline:
+    description:
+      - The longest a run may talk to the cloud, counted from the start of authentication, in
+        seconds or as a duration such as C(30m) or C(1h30m).
+      - After it, no request is sent and a request still waiting is cut off; listings not finished
+        by then are reported as failed (status C(error), with a message naming the endpoint), never
+        as empty, so nothing is marked deleted.
+      - Defaults to the cloud's configuration (C(deadline) in C(clouds.yaml)), or one hour.
+    type: raw
 notes:
   - Requires the openstacksdk Python library (4.x) on the host that runs the module.
 requirements:

@@ -180,6 +180,8 @@ def test_argument_spec_marks_auth_no_log():
         "validate_certs",
         "ca_cert",
         "api_timeout",
+        "connect_timeout",
+        "deadline",
     }
 
 

@@ -88,6 +88,12 @@ CONNECTION_ARGUMENT_SPEC = dict(
     deadline=dict(type="raw"),
 )
 
+
+def connection_params(params):
+    """The connection options of a module's parameters that are set (what ``open_cloud`` takes)."""
+    return dict((key, params[key]) for key in CONNECTION_ARGUMENT_SPEC if params.get(key) is not None)
+
+
 #: Without api_timeout a request waits at most this long for each answer (seconds): without any
 #: timeout, an endpoint that accepts the connection and never answers blocks the run forever.
 DEFAULT_READ_TIMEOUT = 120.0

@@ -232,9 +232,6 @@ def argument_spec():
     return spec
 
 
-CONNECTION_KEYS = ("cloud", "auth", "auth_type", "region_name", "interface", "validate_certs", "ca_cert", "api_timeout")
-
-
 def run_permissions_info(params, open_cloud=None, open_store=None, secrets_sink=None):
     """``cloud_permissions_info``: authenticate, check every type, return the result dict.
 
@@ -248,7 +245,7 @@ def run_permissions_info(params, open_cloud=None, open_store=None, secrets_sink=
     from ansible_collections.cmdb.openstack.plugins.module_utils import gather as _gather
 
     types = [rtype.name for rtype in _gather.resolve_types(params.get("types") or ["all"])]
-    conn_params = dict((key, params.get(key)) for key in CONNECTION_KEYS if params.get(key) is not None)
+    conn_params = _connection.connection_params(params)
     name = None
     if params.get("account"):
         if open_store is None:

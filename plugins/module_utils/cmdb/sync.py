@@ -54,8 +54,6 @@ except ImportError:  # pragma: no cover - openstacksdk missing
     _connection = _gather = None
     GATHER_IMPORT_ERROR = traceback.format_exc()
 
-#: Connection options passed through to ``connection.open_cloud``.
-CONNECTION_KEYS = ("cloud", "auth", "auth_type", "region_name", "interface", "validate_certs", "ca_cert", "api_timeout")
 #: ``changes-since`` starts this long before the previous run started (clock skew, in-flight changes).
 CHANGES_SINCE_MARGIN = 300
 DEFAULT_FULL_SYNC_INTERVAL = "1d"
@@ -260,7 +258,7 @@ def run_sync(params, check_mode=False, diff=False, open_cloud=None, gather=None,
     session = None
     lock = None
     try:
-        conn_params = dict((key, params.get(key)) for key in CONNECTION_KEYS if params.get(key) is not None)
+        conn_params = _connection.connection_params(params)
         name = None
         if account:
             try:

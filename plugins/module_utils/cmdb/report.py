@@ -1,0 +1,865 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to cmdb.openstack
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The data of the CMDB report (``cmdb_report``): read-only queries, SQLite and PostgreSQL.
+
+``build_report(store, ...)`` returns one JSON-able dict; ``report_html.render`` turns it into the
+HTML file. Every query is parameterized (SQLAlchemy Core) and reads aggregates or bounded lists, so
+the report of a CMDB of 100,000 servers is built in seconds: big lists (changes, waste, per-project
+counts, per-server pages) are capped and say how many rows there were.
+
+Every string here came from a cloud: it is data for the HTML renderer, never a template.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import datetime
+import json
+import os
+import re
+import tempfile
+
+try:
+    import sqlalchemy as sa
+except ImportError:  # pragma: no cover - reported by the module with missing_required_lib
+    sa = None
+
+from ansible_collections.cmdb.openstack.plugins.module_utils import catalog
+from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb import schema
+from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb.queries import BATCH, _as_list
+from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb.store import iso, utcnow
+from ansible_collections.cmdb.openstack.plugins.module_utils.errors import ConfigurationError
+
+#: The marker of the embedded data in a written report (read back for "change since previous").
+DATA_ID = "cmdb-report-data"
+
+#: Sync statuses that mean the account may not list a type (a permission gap).
+GAP_STATUSES = ("forbidden", "not_in_catalog", "auth_failed")
+
+#: A scope is stale when its last successful sync is older than this many intervals.
+STALE_FACTOR = 2
+
+DEFAULTS = {
+    "waste_days": 30,
+    "trend_days": 30,
+    "changes_limit": 2000,
+    "server_pages": 2000,
+    "rows_limit": 1000,
+}
+
+_API_TIME = re.compile(r"^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})")
+
+
+def api_time(value):
+    """An API timestamp string (``2026-11-23T11:44:48Z``, with or without fraction or offset) as naive UTC."""
+    if not isinstance(value, str):
+        return None
+    match = _API_TIME.match(value)
+    if not match:
+        return None
+    try:
+        stamp = datetime.datetime(*[int(g) for g in match.groups()])
+    except ValueError:
+        return None
+    rest = value[match.end() :]
+    offset = re.search(r"([+-])(\d{2}):?(\d{2})$", rest)
+    if offset:
+        delta = datetime.timedelta(hours=int(offset.group(2)), minutes=int(offset.group(3)))
+        stamp = stamp - delta if offset.group(1) == "+" else stamp + delta
+    return stamp
+
+
+def _days(now, then):
+    if then is None:
+        return None
+    return round((now - then).total_seconds() / 86400.0, 1)
+
+
+def _cloud_filter(column, clouds):
+    return column.in_(clouds) if clouds else sa.true()
+
+
+def _chunks(items, size=BATCH):
+    items = list(items)
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+# --- Now -------------------------------------------------------------------------------------------
+
+
+def live_counts(conn, clouds=None):
+    """``{(cloud, region, type): n}`` and ``{(cloud, project_id, type): n}`` of live resources."""
+    res = schema.resources
+    live = sa.and_(res.c.deleted_at.is_(None), _cloud_filter(res.c.cloud, clouds))
+    by_region = {}
+    for row in conn.execute(
+        sa.select(res.c.cloud, res.c.region, res.c.type, sa.func.count().label("n"))
+        .where(live)
+        .group_by(res.c.cloud, res.c.region, res.c.type)
+    ):
+        by_region[(row.cloud, row.region, row.type)] = row.n
+    by_project = {}
+    for row in conn.execute(
+        sa.select(res.c.cloud, res.c.project_id, res.c.type, sa.func.count().label("n"))
+        .where(live)
+        .group_by(res.c.cloud, res.c.project_id, res.c.type)
+    ):
+        by_project[(row.cloud, row.project_id or "", row.type)] = row.n
+    return by_region, by_project
+
+
+def _previous_counts(previous):
+    """The counts of the previous report's data (``{}`` when there is none)."""
+    now = (previous or {}).get("now") or {}
+    regions = dict(((c, r, t), n) for c, r, t, n, _d in now.get("regions") or [])
+    projects = dict(((c, p, t), n) for c, p, t, n, _d in now.get("projects") or [])
+    return regions, projects, (previous or {}).get("generated_at")
+
+
+def now_section(conn, clouds, previous, rows_limit):
+    by_region, by_project = live_counts(conn, clouds)
+    prev_regions, prev_projects, prev_at = _previous_counts(previous)
+
+    def rows(current, before):
+        keys = sorted(set(current) | set(before))
+        out = []
+        for key in keys:
+            n = current.get(key, 0)
+            delta = None if prev_at is None else n - before.get(key, 0)
+            out.append([key[0], key[1], key[2], n, delta])
+        return out
+
+    return {
+        "previous_at": prev_at,
+        "regions": rows(by_region, prev_regions),
+        # every project row is kept: the next report compares against it
+        "projects": rows(by_project, prev_projects),
+    }
+
+
+# --- Trends ----------------------------------------------------------------------------------------
+
+
+def _day(value):
+    return str(value)[:10]
+
+
+def trends_section(conn, clouds, now, days):
+    """Live counts per type at the end of each of the last ``days`` days, and servers by status.
+
+    Walked back from today's counts through the change log: a day's count is today's minus what was
+    created (or reappeared) after it plus what was deleted after it.
+    """
+    res, ch = schema.resources, schema.changes
+    start = (now - datetime.timedelta(days=days - 1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    day_list = [(start + datetime.timedelta(days=i)).strftime("%Y-%m-%d") for i in range(days)]
+    current = {}
+    for row in conn.execute(
+        sa.select(res.c.type, sa.func.count().label("n"))
+        .where(res.c.deleted_at.is_(None), _cloud_filter(res.c.cloud, clouds))
+        .group_by(res.c.type)
+    ):
+        current[row.type] = row.n
+    net = {}  # (day, type) -> created - deleted
+    for row in conn.execute(
+        sa.select(sa.func.date(ch.c.at).label("day"), ch.c.type, ch.c.action, sa.func.count().label("n"))
+        .where(
+            ch.c.at >= start, ch.c.action.in_(("created", "reappeared", "deleted")), _cloud_filter(ch.c.cloud, clouds)
+        )
+        .group_by(sa.func.date(ch.c.at), ch.c.type, ch.c.action)
+    ):
+        sign = -1 if row.action == "deleted" else 1
+        key = (_day(row.day), row.type)
+        net[key] = net.get(key, 0) + sign * row.n
+    types = [t for t in catalog.RESOURCE_TYPE_NAMES if t in current or any(k[1] == t for k in net)]
+    series = {}
+    for rtype in types:
+        values = [0] * days
+        count = current.get(rtype, 0)
+        for i in range(days - 1, -1, -1):
+            values[i] = count
+            count -= net.get((day_list[i], rtype), 0)
+        series[rtype] = values
+    return {"days": day_list, "types": series, "server_status": _server_status_trend(conn, clouds, start, day_list)}
+
+
+def _server_status_trend(conn, clouds, start, day_list):
+    """Servers per status at the end of each day, walked back from today through the change log."""
+    res, ch = schema.resources, schema.changes
+    state = {}
+    for row in conn.execute(
+        sa.select(res.c.cloud, res.c.region, res.c.id, res.c.status).where(
+            res.c.type == "servers", res.c.deleted_at.is_(None), _cloud_filter(res.c.cloud, clouds)
+        )
+    ):
+        state[(row.cloud, row.region, row.id)] = row.status or "UNKNOWN"
+    tally = {}
+    for status in state.values():
+        tally[status] = tally.get(status, 0) + 1
+    query = (
+        sa.select(ch.c.cloud, ch.c.region, ch.c.resource_id, ch.c.action, ch.c.diff, ch.c.at, res.c.status)
+        .select_from(
+            ch.outerjoin(
+                res,
+                sa.and_(
+                    res.c.cloud == ch.c.cloud,
+                    res.c.region == ch.c.region,
+                    res.c.type == ch.c.type,
+                    res.c.id == ch.c.resource_id,
+                ),
+            )
+        )
+        .where(ch.c.type == "servers", ch.c.at >= start, _cloud_filter(ch.c.cloud, clouds))
+        .order_by(ch.c.id.desc())
+    )
+    snapshots = {}
+    index = len(day_list) - 1
+    for row in conn.execute(query):
+        day = _day(row.at)
+        while index >= 0 and day < day_list[index]:
+            snapshots[day_list[index]] = dict(tally)
+            index -= 1
+        key = (row.cloud, row.region, row.resource_id)
+        if row.action in ("created", "reappeared"):
+            status = state.pop(key, None)
+            if status is not None:
+                tally[status] -= 1
+        elif row.action == "deleted":
+            status = row.status or "UNKNOWN"
+            state[key] = status
+            tally[status] = tally.get(status, 0) + 1
+        elif row.action == "updated" and isinstance(row.diff, dict) and isinstance(row.diff.get("status"), dict):
+            old = row.diff["status"].get("old") or "UNKNOWN"
+            status = state.get(key)
+            if status is not None:
+                tally[status] -= 1
+            state[key] = old
+            tally[old] = tally.get(old, 0) + 1
+    while index >= 0:
+        snapshots[day_list[index]] = dict(tally)
+        index -= 1
+    statuses = sorted(set(s for snap in snapshots.values() for s, n in snap.items() if n))
+    return dict((s, [snapshots[d].get(s, 0) for d in day_list]) for s in statuses)
+
+
+# --- Changes ---------------------------------------------------------------------------------------
+
+
+def _resource_join(ch, res):
+    return ch.outerjoin(
+        res,
+        sa.and_(
+            res.c.cloud == ch.c.cloud,
+            res.c.region == ch.c.region,
+            res.c.type == ch.c.type,
+            res.c.id == ch.c.resource_id,
+        ),
+    )
+
+
+def changes_section(conn, clouds, limit):
+    ch, res = schema.changes, schema.resources
+    total = conn.execute(sa.select(sa.func.count()).select_from(ch).where(_cloud_filter(ch.c.cloud, clouds))).scalar()
+    rows = []
+    query = (
+        sa.select(ch.c.at, ch.c.cloud, ch.c.region, ch.c.type, ch.c.resource_id, ch.c.action, ch.c.diff, res.c.name)
+        .select_from(_resource_join(ch, res))
+        .where(_cloud_filter(ch.c.cloud, clouds))
+        .order_by(ch.c.id.desc())
+        .limit(int(limit))
+    )
+    for row in conn.execute(query):
+        rows.append([iso(row.at), row.cloud, row.region, row.type, row.resource_id, row.name, row.action, row.diff])
+    return {"total": total, "rows": rows}
+
+
+# --- Waste and orphans -----------------------------------------------------------------------------
+
+
+def _edge_targets(conn, clouds, source_type, relation, target_type=None):
+    """The set of ``(cloud, target_id)`` some live resource of ``source_type`` points to."""
+    rel, res = schema.relations, schema.resources
+    query = (
+        sa.select(rel.c.cloud, rel.c.target_id)
+        .select_from(
+            rel.join(
+                res,
+                sa.and_(
+                    res.c.cloud == rel.c.cloud,
+                    res.c.region == rel.c.region,
+                    res.c.type == rel.c.source_type,
+                    res.c.id == rel.c.source_id,
+                ),
+            )
+        )
+        .where(
+            rel.c.source_type == source_type,
+            rel.c.relation == relation,
+            rel.c.target_id.is_not(None),
+            res.c.deleted_at.is_(None),
+            _cloud_filter(rel.c.cloud, clouds),
+        )
+        .distinct()
+    )
+    if target_type:
+        query = query.where(rel.c.target_type == target_type)
+    return set((row.cloud, row.target_id) for row in conn.execute(query))
+
+
+def _sources_with(conn, clouds, source_type, relation):
+    """The set of ``(cloud, region, source_id)`` of ``source_type`` that have a ``relation`` edge with a target."""
+    rel = schema.relations
+    query = (
+        sa.select(rel.c.cloud, rel.c.region, rel.c.source_id)
+        .where(
+            rel.c.source_type == source_type,
+            rel.c.relation == relation,
+            sa.or_(rel.c.target_id.is_not(None), rel.c.target_name.is_not(None)),
+            _cloud_filter(rel.c.cloud, clouds),
+        )
+        .distinct()
+    )
+    return set((row.cloud, row.region, row.source_id) for row in conn.execute(query))
+
+
+def _live(conn, clouds, rtype, *where):
+    res = schema.resources
+    query = sa.select(
+        res.c.cloud,
+        res.c.region,
+        res.c.type,
+        res.c.id,
+        res.c.name,
+        res.c.project_id,
+        res.c.status,
+        res.c.created_at,
+        res.c.updated_at,
+        res.c.first_seen,
+    ).where(res.c.type == rtype, res.c.deleted_at.is_(None), _cloud_filter(res.c.cloud, clouds), *where)
+    return conn.execute(query)
+
+
+def _since(row):
+    """When a resource entered its current state, as well as we know: the API's ``updated_at``,
+    else ``created_at``, else the first time the CMDB saw it."""
+    return api_time(row.updated_at) or api_time(row.created_at) or row.first_seen
+
+
+def waste_section(conn, clouds, now, days, rows_limit):
+    res = schema.resources
+    cutoff = now - datetime.timedelta(days=days)
+    kinds = []
+
+    def add(kind, title, rows):
+        rows.sort(key=lambda r: -(r[7] if r[7] is not None else -1))
+        kinds.append({"kind": kind, "title": title, "total": len(rows), "rows": rows[:rows_limit]})
+
+    def row_of(row, age_from, reason):
+        # [cloud, region, type, id, name, project_id, status, age_days, reason]
+        return [
+            row.cloud,
+            row.region,
+            row.type,
+            row.id,
+            row.name,
+            row.project_id,
+            row.status,
+            _days(now, age_from),
+            reason,
+        ]
+
+    rows = []
+    for row in _live(conn, clouds, "volumes", sa.func.lower(res.c.status) == "available"):
+        since = _since(row)
+        if since is not None and since <= cutoff:
+            rows.append(row_of(row, since, "available (attached to nothing) since %s" % iso(since)))
+    add("volumes_available", "Volumes available for more than %d days" % days, rows)
+
+    associated = _sources_with(conn, clouds, "floating_ips", "port")
+    rows = [
+        row_of(row, api_time(row.created_at) or row.first_seen, "associated with no port")
+        for row in _live(conn, clouds, "floating_ips")
+        if (row.cloud, row.region, row.id) not in associated
+    ]
+    add("floating_ips_unassociated", "Floating IPs not associated", rows)
+
+    used = _edge_targets(conn, clouds, "ports", "security_groups")
+    rows = [
+        row_of(row, api_time(row.created_at) or row.first_seen, "no port uses it")
+        for row in _live(conn, clouds, "security_groups")
+        if (row.cloud, row.id) not in used
+    ]
+    add("security_groups_unused", "Security groups no port uses", rows)
+
+    used = _edge_targets(conn, clouds, "servers", "image") | _edge_targets(conn, clouds, "volumes", "image")
+    rows = [
+        row_of(row, api_time(row.created_at) or row.first_seen, "no server (or volume) uses it")
+        for row in _live(conn, clouds, "images")
+        if (row.cloud, row.id) not in used
+    ]
+    add("images_unused", "Images no server uses", rows)
+
+    rows = []
+    for row in _live(conn, clouds, "volume_snapshots"):
+        created = api_time(row.created_at) or row.first_seen
+        if created <= cutoff:
+            rows.append(row_of(row, created, "created %s, older than %d days" % (iso(created), days)))
+    add("snapshots_old", "Snapshots older than %d days" % days, rows)
+
+    rows = []
+    for row in _live(conn, clouds, "servers", sa.func.upper(res.c.status) == "SHUTOFF"):
+        since = _since(row)
+        if since is not None and since <= cutoff:
+            rows.append(row_of(row, since, "SHUTOFF since %s" % iso(since)))
+    add("servers_shutoff", "Servers SHUTOFF for more than %d days" % days, rows)
+
+    with_members = _sources_with(conn, clouds, "load_balancers", "members")
+    rows = [
+        row_of(row, api_time(row.created_at) or row.first_seen, "no pool has a member")
+        for row in _live(conn, clouds, "load_balancers")
+        if (row.cloud, row.region, row.id) not in with_members
+    ]
+    add("load_balancers_empty", "Load balancers without members", rows)
+
+    bound = _sources_with(conn, clouds, "ports", "device")
+    rows = [
+        row_of(row, _since(row), "DOWN and bound to no device")
+        for row in _live(conn, clouds, "ports", sa.func.upper(res.c.status) == "DOWN")
+        if (row.cloud, row.region, row.id) not in bound
+    ]
+    add("ports_down_unbound", "Ports DOWN and unbound", rows)
+    return {"days": days, "kinds": kinds}
+
+
+# --- Sync health -----------------------------------------------------------------------------------
+
+
+def _permission_rows(permissions):
+    """Gaps from ``cloud_permissions_info`` results (a result dict, or a list of them)."""
+    out = []
+    if not permissions:
+        return out
+    if isinstance(permissions, dict):
+        permissions = [permissions]
+    if not isinstance(permissions, list):
+        raise ConfigurationError("permissions: expected the result of cloud_permissions_info (or a list of them)")
+    for result in permissions:
+        if not isinstance(result, dict):
+            raise ConfigurationError("permissions: each entry must be a cloud_permissions_info result (a dict)")
+        for row in result.get("permissions") or []:
+            if isinstance(row, dict) and row.get("status") not in (None, "allowed"):
+                out.append(
+                    [
+                        str(result.get("cloud") or row.get("cloud") or ""),
+                        str(row.get("region") or ""),
+                        str(row.get("type") or ""),
+                        str(row.get("status")),
+                        "permission check",
+                        str(row.get("grant") or row.get("message") or ""),
+                    ]
+                )
+    return out
+
+
+def health_section(conn, clouds, now, permissions=None):
+    runs, cl = schema.sync_runs, schema.clouds
+    accounts = []
+    settings = {}
+    for row in conn.execute(
+        sa.select(cl).where(cl.c.deleted_at.is_(None), _cloud_filter(cl.c.name, clouds)).order_by(cl.c.name)
+    ):
+        settings[row.name] = row.settings if isinstance(row.settings, dict) else {}
+        accounts.append(
+            [row.name, bool(row.paused), row.auth_failures or 0, row.last_auth_error, iso(row.last_auth_error_at)]
+        )
+    scope = (runs.c.cloud, runs.c.region, runs.c.type)
+    where = _cloud_filter(runs.c.cloud, clouds)
+    last_ok = {}
+    for row in conn.execute(
+        sa.select(*scope, sa.func.max(runs.c.finished_at).label("at"))
+        .where(where, runs.c.status == "ok")
+        .group_by(*scope)
+    ):
+        last_ok[(row.cloud, row.region, row.type)] = row.at
+    latest_ids = sa.select(sa.func.max(runs.c.id).label("id")).where(where).group_by(*scope)
+    latest = {}
+    for row in conn.execute(sa.select(runs).where(runs.c.id.in_(latest_ids))):
+        latest[(row.cloud, row.region, row.type)] = row
+    error_ids = (
+        sa.select(sa.func.max(runs.c.id).label("id"))
+        .where(where, runs.c.error.is_not(None), runs.c.status != "ok")
+        .group_by(*scope)
+    )
+    errors = {}
+    for row in conn.execute(
+        sa.select(runs.c.cloud, runs.c.region, runs.c.type, runs.c.error, runs.c.started_at, runs.c.status).where(
+            runs.c.id.in_(error_ids)
+        )
+    ):
+        errors[(row.cloud, row.region, row.type)] = row
+    scopes = []
+    gaps = []
+    for key in sorted(set(latest) | set(last_ok)):
+        cloud, region, rtype = key
+        interval = None
+        entry = (settings.get(cloud) or {}).get(rtype)
+        if isinstance(entry, dict) and entry.get("interval"):
+            interval = int(entry["interval"])
+        elif rtype in catalog.RESOURCE_TYPES:
+            interval = catalog.RESOURCE_TYPES[rtype].default_interval
+        ok_at = last_ok.get(key)
+        age = None if ok_at is None else int((now - ok_at).total_seconds())
+        stale = ok_at is None or (interval is not None and age > STALE_FACTOR * interval)
+        last = latest.get(key)
+        err = errors.get(key)
+        scopes.append(
+            [
+                cloud,
+                region,
+                rtype,
+                iso(ok_at),
+                age,
+                interval,
+                bool(stale),
+                last.status if last is not None else None,
+                err.error if err is not None else None,
+                iso(err.started_at) if err is not None else None,
+            ]
+        )
+        if last is not None and last.status in GAP_STATUSES:
+            hint = ""
+            if last.status == "forbidden" and rtype in catalog.RESOURCE_TYPES:
+                hint = catalog.RESOURCE_TYPES[rtype].permission_hint or ""
+            gaps.append([cloud, region, rtype, last.status, "last sync", last.error or hint])
+    gaps.extend(_permission_rows(permissions))
+    return {"accounts": accounts, "scopes": scopes, "gaps": gaps, "stale_factor": STALE_FACTOR}
+
+
+# --- One page per server ---------------------------------------------------------------------------
+
+
+def servers_section(conn, clouds, limit):
+    """Detail of up to ``limit`` live servers (by cloud, region, name): ports and IPs, volumes,
+    security groups, flavor, image, load balancer membership, history."""
+    res, rel, ch = schema.resources, schema.relations, schema.changes
+    live = sa.and_(res.c.type == "servers", res.c.deleted_at.is_(None), _cloud_filter(res.c.cloud, clouds))
+    total = conn.execute(sa.select(sa.func.count()).select_from(res).where(live)).scalar()
+    rows = conn.execute(
+        sa.select(
+            res.c.cloud,
+            res.c.region,
+            res.c.id,
+            res.c.name,
+            res.c.project_id,
+            res.c.status,
+            res.c.created_at,
+            res.c.first_seen,
+        )
+        .where(live)
+        .order_by(res.c.cloud, res.c.region, res.c.name, res.c.id)
+        .limit(int(limit))
+    ).fetchall()
+    servers = []
+    by_key = {}
+    groups = {}
+    for row in rows:
+        entry = {
+            "cloud": row.cloud,
+            "region": row.region,
+            "id": row.id,
+            "name": row.name,
+            "project_id": row.project_id,
+            "status": row.status,
+            "created_at": row.created_at,
+            "first_seen": iso(row.first_seen),
+            "flavor": None,
+            "image": None,
+            "security_groups": [],
+            "volumes": [],
+            "ports": [],
+            "load_balancers": [],
+            "history": [],
+        }
+        servers.append(entry)
+        by_key[(row.cloud, row.region, row.id)] = entry
+        groups.setdefault((row.cloud, row.region), []).append(row.id)
+    lb_by_address = _lb_members(conn, clouds)
+    for (cloud, region), ids in groups.items():
+        for chunk in _chunks(ids):
+            volume_ids = []
+            for edge in conn.execute(
+                sa.select(rel.c.source_id, rel.c.relation, rel.c.target_id, rel.c.target_name)
+                .where(
+                    rel.c.cloud == cloud,
+                    rel.c.region == region,
+                    rel.c.source_type == "servers",
+                    rel.c.source_id.in_(chunk),
+                )
+                .order_by(rel.c.id)
+            ):
+                entry = by_key[(cloud, region, edge.source_id)]
+                if edge.relation == "flavor":
+                    entry["flavor"] = edge.target_name or edge.target_id
+                elif edge.relation == "image":
+                    entry["image"] = edge.target_id
+                elif edge.relation == "security_groups":
+                    entry["security_groups"].append(edge.target_name or edge.target_id)
+                elif edge.relation == "volumes" and edge.target_id:
+                    entry["volumes"].append([edge.target_id, None, None, None])
+                    volume_ids.append(edge.target_id)
+            _fill_volumes(conn, cloud, region, by_key, chunk, volume_ids)
+            _fill_ports(conn, cloud, region, by_key, chunk, lb_by_address.get(cloud, {}))
+            for change in conn.execute(
+                sa.select(ch.c.resource_id, ch.c.at, ch.c.action, ch.c.diff)
+                .where(ch.c.cloud == cloud, ch.c.region == region, ch.c.type == "servers", ch.c.resource_id.in_(chunk))
+                .order_by(ch.c.id)
+            ):
+                by_key[(cloud, region, change.resource_id)]["history"].append(
+                    [iso(change.at), change.action, change.diff]
+                )
+    images = _names(conn, "images", set((s["cloud"], s["image"]) for s in servers if s["image"]))
+    for entry in servers:
+        if entry["image"]:
+            entry["image"] = [entry["image"], images.get((entry["cloud"], entry["image"]))]
+    return {"total": total, "rows": servers}
+
+
+def _names(conn, rtype, keys):
+    """``{(cloud, id): name}`` of resources of ``rtype``."""
+    res = schema.resources
+    out = {}
+    by_cloud = {}
+    for cloud, rid in keys:
+        by_cloud.setdefault(cloud, []).append(rid)
+    for cloud, ids in by_cloud.items():
+        for chunk in _chunks(ids):
+            for row in conn.execute(
+                sa.select(res.c.id, res.c.name).where(res.c.cloud == cloud, res.c.type == rtype, res.c.id.in_(chunk))
+            ):
+                out[(cloud, row.id)] = row.name
+    return out
+
+
+def _fill_volumes(conn, cloud, region, by_key, server_ids, volume_ids):
+    res = schema.resources
+    info = {}
+    for chunk in _chunks(volume_ids):
+        for row in conn.execute(
+            sa.select(res.c.id, res.c.name, res.c.status, res.c.attributes).where(
+                res.c.cloud == cloud, res.c.region == region, res.c.type == "volumes", res.c.id.in_(chunk)
+            )
+        ):
+            size = row.attributes.get("size") if isinstance(row.attributes, dict) else None
+            info[row.id] = (row.name, row.status, size)
+    for server_id in server_ids:
+        for volume in by_key[(cloud, region, server_id)]["volumes"]:
+            name, status, size = info.get(volume[0], (None, None, None))
+            volume[1:] = [name, status, size]
+
+
+def _fill_ports(conn, cloud, region, by_key, server_ids, lb_by_address):
+    """Ports whose device is one of the servers, their IPs (subnet edges) and the load balancers
+    that have a member on one of those IPs."""
+    res, rel = schema.resources, schema.relations
+    port_server = {}
+    for edge in conn.execute(
+        sa.select(rel.c.source_id, rel.c.target_id).where(
+            rel.c.cloud == cloud,
+            rel.c.region == region,
+            rel.c.source_type == "ports",
+            rel.c.relation == "device",
+            rel.c.target_type == "servers",
+            rel.c.target_id.in_(server_ids),
+        )
+    ):
+        port_server[edge.source_id] = edge.target_id
+    ports = {}
+    for chunk in _chunks(port_server):
+        for row in conn.execute(
+            sa.select(res.c.id, res.c.name, res.c.status).where(
+                res.c.cloud == cloud,
+                res.c.region == region,
+                res.c.type == "ports",
+                res.c.id.in_(chunk),
+                res.c.deleted_at.is_(None),
+            )
+        ):
+            ports[row.id] = [row.id, row.name, row.status, []]
+        for edge in conn.execute(
+            sa.select(rel.c.source_id, rel.c.target_name)
+            .where(
+                rel.c.cloud == cloud,
+                rel.c.region == region,
+                rel.c.source_type == "ports",
+                rel.c.relation == "subnets",
+                rel.c.source_id.in_(chunk),
+            )
+            .order_by(rel.c.id)
+        ):
+            if edge.source_id in ports and edge.target_name:
+                ports[edge.source_id][3].append(edge.target_name)
+    for port_id, server_id in sorted(port_server.items()):
+        port = ports.get(port_id)
+        if port is None:
+            continue
+        entry = by_key[(cloud, region, server_id)]
+        entry["ports"].append(port)
+        for address in port[3]:
+            for lb in lb_by_address.get(address, ()):
+                if lb not in entry["load_balancers"]:
+                    entry["load_balancers"].append(lb)
+
+
+def _lb_members(conn, clouds):
+    """``{cloud: {member address: [[lb id, lb name], ...]}}`` of live load balancers."""
+    res, rel = schema.resources, schema.relations
+    out = {}
+    query = (
+        sa.select(rel.c.cloud, rel.c.target_name, res.c.id, res.c.name)
+        .select_from(
+            rel.join(
+                res,
+                sa.and_(
+                    res.c.cloud == rel.c.cloud,
+                    res.c.region == rel.c.region,
+                    res.c.type == rel.c.source_type,
+                    res.c.id == rel.c.source_id,
+                ),
+            )
+        )
+        .where(
+            rel.c.source_type == "load_balancers",
+            rel.c.relation == "members",
+            rel.c.target_name.is_not(None),
+            res.c.deleted_at.is_(None),
+            _cloud_filter(rel.c.cloud, clouds),
+        )
+    )
+    for row in conn.execute(query):
+        entry = out.setdefault(row.cloud, {}).setdefault(row.target_name, [])
+        if [row.id, row.name] not in entry:
+            entry.append([row.id, row.name])
+    return out
+
+
+# --- The whole report ------------------------------------------------------------------------------
+
+
+def build_report(store, now=None, clouds=None, previous=None, permissions=None, **options):
+    """The report's data (a JSON-able dict) from the CMDB of ``store``."""
+    opts = dict(DEFAULTS)
+    opts.update((k, v) for k, v in options.items() if v is not None)
+    for key, value in opts.items():
+        if not isinstance(value, int) or value < (1 if key != "server_pages" else 0):
+            raise ConfigurationError("%s: %r must be a whole number of at least 1 (0 for server_pages)" % (key, value))
+    now = now or utcnow()
+    clouds = _as_list(clouds)
+    with store.read() as conn:
+        data = {
+            "generated_at": iso(now),
+            "cmdb_url": store.url,
+            "clouds": clouds or [],
+            "options": opts,
+            "now": now_section(conn, clouds, previous, opts["rows_limit"]),
+            "trends": trends_section(conn, clouds, now, opts["trend_days"]),
+            "changes": changes_section(conn, clouds, opts["changes_limit"]),
+            "waste": waste_section(conn, clouds, now, opts["waste_days"], opts["rows_limit"]),
+            "health": health_section(conn, clouds, now, permissions),
+            "servers": servers_section(conn, clouds, opts["server_pages"]),
+        }
+    return data
+
+
+def read_previous(path):
+    """The data embedded in an earlier report at ``path`` (``None`` when absent or unreadable)."""
+    try:
+        with open(path, "rb") as handle:
+            text = handle.read().decode("utf-8", "replace")
+    except (IOError, OSError):
+        return None
+    marker = 'id="%s">' % DATA_ID
+    start = text.find(marker)
+    if start < 0:
+        return None
+    start += len(marker)
+    end = text.find("</script>", start)
+    try:
+        data = json.loads(text[start:end])
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def write_atomically(path, content, mode=0o644):
+    """Write ``content`` (bytes) to ``path`` through a temporary file in the same directory."""
+    directory = os.path.dirname(os.path.abspath(path)) or "."
+    if not os.path.isdir(directory):
+        raise ConfigurationError("path: the directory %s does not exist; create it or choose another path" % directory)
+    fd, tmp = tempfile.mkstemp(prefix=".cmdb-report-", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(content)
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def summary(data):
+    """A small summary for the module's result (numbers only: no cloud string)."""
+    live = {}
+    for cloud, _region, rtype, n, _delta in data["now"]["regions"]:
+        live.setdefault(cloud, {})
+        live[cloud][rtype] = live[cloud].get(rtype, 0) + n
+    return {
+        "live": live,
+        "changes": data["changes"]["total"],
+        "waste": dict((k["kind"], k["total"]) for k in data["waste"]["kinds"]),
+        "stale_scopes": sum(1 for s in data["health"]["scopes"] if s[6]),
+        "permission_gaps": len(data["health"]["gaps"]),
+        "server_pages": len(data["servers"]["rows"]),
+        "servers": data["servers"]["total"],
+    }
+
+
+def run_report(params, check_mode=False, now=None):
+    """``cmdb_report``: build the data, render, write ``path``; the result dict."""
+    from ansible_collections.cmdb.openstack.plugins.module_utils import report_html
+    from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb.store import open_store
+
+    path = params.get("path")
+    if not path:
+        raise ConfigurationError("path: give the file to write, for example /var/lib/cmdb/report.html")
+    previous = read_previous(path)
+    store = open_store(params.get("cmdb_url"))
+    try:
+        data = build_report(
+            store,
+            now=now,
+            clouds=params.get("cloud"),
+            previous=previous,
+            permissions=params.get("permissions"),
+            waste_days=params.get("waste_days"),
+            trend_days=params.get("trend_days"),
+            changes_limit=params.get("changes_limit"),
+            server_pages=params.get("server_pages"),
+            rows_limit=params.get("rows_limit"),
+        )
+    finally:
+        store.close()
+    content = report_html.render(data, title=params.get("title") or "CMDB report").encode("utf-8")
+    if not check_mode:
+        write_atomically(path, content)
+    return {
+        "changed": True,
+        "path": path,
+        "size": len(content),
+        "summary": summary(data),
+        "cmdb_url": store.url,
+        "msg": "%s the CMDB report %s (%d bytes)" % ("would write" if check_mode else "wrote", path, len(content)),
+    }

@@ -87,28 +87,17 @@ def _chunks(items, size=BATCH):
         yield items[i : i + size]
 
 
-# --- Now -------------------------------------------------------------------------------------------
-
-
 def live_counts(conn, clouds=None):
-    """``{(cloud, region, type): n}`` and ``{(cloud, project_id, type): n}`` of live resources."""
+    """``{(cloud, region, project_id, type): n}`` of live resources (one scan of the table)."""
     res = schema.resources
-    live = sa.and_(res.c.deleted_at.is_(None), _cloud_filter(res.c.cloud, clouds))
-    by_region = {}
+    out = {}
     for row in conn.execute(
-        sa.select(res.c.cloud, res.c.region, res.c.type, sa.func.count().label("n"))
-        .where(live)
-        .group_by(res.c.cloud, res.c.region, res.c.type)
+        sa.select(res.c.cloud, res.c.region, res.c.project_id, res.c.type, sa.func.count().label("n"))
+        .where(res.c.deleted_at.is_(None), _cloud_filter(res.c.cloud, clouds))
+        .group_by(res.c.cloud, res.c.region, res.c.project_id, res.c.type)
     ):
-        by_region[(row.cloud, row.region, row.type)] = row.n
-    by_project = {}
-    for row in conn.execute(
-        sa.select(res.c.cloud, res.c.project_id, res.c.type, sa.func.count().label("n"))
-        .where(live)
-        .group_by(res.c.cloud, res.c.project_id, res.c.type)
-    ):
-        by_project[(row.cloud, row.project_id or "", row.type)] = row.n
-    return by_region, by_project
+        out[(row.cloud, row.region, row.project_id or "", row.type)] = row.n
+    return out
 
 
 def _previous_counts(previous):
@@ -119,23 +108,25 @@ def _previous_counts(previous):
     return regions, projects, (previous or {}).get("generated_at")
 
 
-def now_section(conn, clouds, previous, rows_limit):
-    by_region, by_project = live_counts(conn, clouds)
+def now_section(conn, clouds, previous):
+    counts = live_counts(conn, clouds)
+    by_region, by_project = {}, {}
+    for (cloud, region, project, rtype), n in counts.items():
+        by_region[(cloud, region, rtype)] = by_region.get((cloud, region, rtype), 0) + n
+        by_project[(cloud, project, rtype)] = by_project.get((cloud, project, rtype), 0) + n
     prev_regions, prev_projects, prev_at = _previous_counts(previous)
 
     def rows(current, before):
-        keys = sorted(set(current) | set(before))
         out = []
-        for key in keys:
+        for key in sorted(set(current) | set(before)):
             n = current.get(key, 0)
-            delta = None if prev_at is None else n - before.get(key, 0)
-            out.append([key[0], key[1], key[2], n, delta])
+            out.append([key[0], key[1], key[2], n, None if prev_at is None else n - before.get(key, 0)])
         return out
 
+    # every project row is kept: the next report compares against it
     return {
         "previous_at": prev_at,
         "regions": rows(by_region, prev_regions),
-        # every project row is kept: the next report compares against it
         "projects": rows(by_project, prev_projects),
     }
 
@@ -147,33 +138,28 @@ def _day(value):
     return str(value)[:10]
 
 
-def trends_section(conn, clouds, now, days):
+def trends_section(conn, clouds, now, days, current):
     """Live counts per type at the end of each of the last ``days`` days, and servers by status.
 
-    Walked back from today's counts through the change log: a day's count is today's minus what was
-    created (or reappeared) after it plus what was deleted after it.
+    Walked back from today's counts (``current``: ``{type: n}``) through the change log: a day's
+    count is today's minus what was created (or reappeared) after it plus what was deleted after it.
     """
-    res, ch = schema.resources, schema.changes
+    ch = schema.changes
     start = (now - datetime.timedelta(days=days - 1)).replace(hour=0, minute=0, second=0, microsecond=0)
     day_list = [(start + datetime.timedelta(days=i)).strftime("%Y-%m-%d") for i in range(days)]
-    current = {}
-    for row in conn.execute(
-        sa.select(res.c.type, sa.func.count().label("n"))
-        .where(res.c.deleted_at.is_(None), _cloud_filter(res.c.cloud, clouds))
-        .group_by(res.c.type)
-    ):
-        current[row.type] = row.n
     net = {}  # (day, type) -> created - deleted
+    day = sa.func.date(ch.c.at)
     for row in conn.execute(
-        sa.select(sa.func.date(ch.c.at).label("day"), ch.c.type, ch.c.action, sa.func.count().label("n"))
+        sa.select(day.label("day"), ch.c.type, ch.c.action, sa.func.count().label("n"))
         .where(
-            ch.c.at >= start, ch.c.action.in_(("created", "reappeared", "deleted")), _cloud_filter(ch.c.cloud, clouds)
+            ch.c.at >= start,
+            ch.c.action.in_(("created", "reappeared", "deleted")),
+            _cloud_filter(ch.c.cloud, clouds),
         )
-        .group_by(sa.func.date(ch.c.at), ch.c.type, ch.c.action)
+        .group_by(day, ch.c.type, ch.c.action)
     ):
-        sign = -1 if row.action == "deleted" else 1
         key = (_day(row.day), row.type)
-        net[key] = net.get(key, 0) + sign * row.n
+        net[key] = net.get(key, 0) + (-1 if row.action == "deleted" else 1) * row.n
     types = [t for t in catalog.RESOURCE_TYPE_NAMES if t in current or any(k[1] == t for k in net)]
     series = {}
     for rtype in types:
@@ -199,26 +185,25 @@ def _server_status_trend(conn, clouds, start, day_list):
     tally = {}
     for status in state.values():
         tally[status] = tally.get(status, 0) + 1
+    # the day as a string (no DateTime processing per row: this reads every server change of the window)
     query = (
-        sa.select(ch.c.cloud, ch.c.region, ch.c.resource_id, ch.c.action, ch.c.diff, ch.c.at, res.c.status)
-        .select_from(
-            ch.outerjoin(
-                res,
-                sa.and_(
-                    res.c.cloud == ch.c.cloud,
-                    res.c.region == ch.c.region,
-                    res.c.type == ch.c.type,
-                    res.c.id == ch.c.resource_id,
-                ),
-            )
+        sa.select(
+            ch.c.cloud,
+            ch.c.region,
+            ch.c.resource_id,
+            ch.c.action,
+            ch.c.diff,
+            sa.func.date(ch.c.at).label("day"),
+            res.c.status,
         )
+        .select_from(_resource_join(ch, res))
         .where(ch.c.type == "servers", ch.c.at >= start, _cloud_filter(ch.c.cloud, clouds))
         .order_by(ch.c.id.desc())
     )
     snapshots = {}
     index = len(day_list) - 1
     for row in conn.execute(query):
-        day = _day(row.at)
+        day = _day(row.day)
         while index >= 0 and day < day_list[index]:
             snapshots[day_list[index]] = dict(tally)
             index -= 1
@@ -277,52 +262,43 @@ def changes_section(conn, clouds, limit):
 
 
 # --- Waste and orphans -----------------------------------------------------------------------------
+#
+# Each list is one query that the database answers through its indexes: the anti-joins (NOT EXISTS)
+# follow ix_relations_source or ix_relations_target per candidate row, so no relation is read into
+# Python and the cost grows with the candidates, not with the 2 million edges of a large estate.
 
 
-def _edge_targets(conn, clouds, source_type, relation, target_type=None):
-    """The set of ``(cloud, target_id)`` some live resource of ``source_type`` points to."""
-    rel, res = schema.relations, schema.resources
-    query = (
-        sa.select(rel.c.cloud, rel.c.target_id)
-        .select_from(
-            rel.join(
-                res,
-                sa.and_(
-                    res.c.cloud == rel.c.cloud,
-                    res.c.region == rel.c.region,
-                    res.c.type == rel.c.source_type,
-                    res.c.id == rel.c.source_id,
-                ),
-            )
-        )
-        .where(
-            rel.c.source_type == source_type,
-            rel.c.relation == relation,
-            rel.c.target_id.is_not(None),
-            res.c.deleted_at.is_(None),
-            _cloud_filter(rel.c.cloud, clouds),
-        )
-        .distinct()
-    )
-    if target_type:
-        query = query.where(rel.c.target_type == target_type)
-    return set((row.cloud, row.target_id) for row in conn.execute(query))
-
-
-def _sources_with(conn, clouds, source_type, relation):
-    """The set of ``(cloud, region, source_id)`` of ``source_type`` that have a ``relation`` edge with a target."""
+def _edge_from(res, source_type, relation, with_target=True):
+    """EXISTS: ``res`` (a candidate) has a ``relation`` edge (to something) as source."""
     rel = schema.relations
-    query = (
-        sa.select(rel.c.cloud, rel.c.region, rel.c.source_id)
-        .where(
-            rel.c.source_type == source_type,
-            rel.c.relation == relation,
-            sa.or_(rel.c.target_id.is_not(None), rel.c.target_name.is_not(None)),
-            _cloud_filter(rel.c.cloud, clouds),
-        )
-        .distinct()
+    return sa.exists().where(
+        rel.c.cloud == res.c.cloud,
+        rel.c.region == res.c.region,
+        rel.c.source_type == source_type,
+        rel.c.source_id == res.c.id,
+        rel.c.relation == relation,
+        rel.c.target_id.is_not(None)
+        if with_target
+        else sa.or_(rel.c.target_id.is_not(None), rel.c.target_name.is_not(None)),
     )
-    return set((row.cloud, row.region, row.source_id) for row in conn.execute(query))
+
+
+def _edge_to(res, source_type, relation, target_type):
+    """EXISTS: a live resource of ``source_type`` points to ``res`` with ``relation``."""
+    rel = schema.relations
+    src = schema.resources.alias("src")
+    return sa.exists().where(
+        rel.c.cloud == res.c.cloud,
+        rel.c.target_type == target_type,
+        rel.c.target_id == res.c.id,
+        rel.c.source_type == source_type,
+        rel.c.relation == relation,
+        src.c.cloud == rel.c.cloud,
+        src.c.region == rel.c.region,
+        src.c.type == rel.c.source_type,
+        src.c.id == rel.c.source_id,
+        src.c.deleted_at.is_(None),
+    )
 
 
 def _live(conn, clouds, rtype, *where):
@@ -371,6 +347,9 @@ def waste_section(conn, clouds, now, days, rows_limit):
             reason,
         ]
 
+    def created(row):
+        return api_time(row.created_at) or row.first_seen
+
     rows = []
     for row in _live(conn, clouds, "volumes", sa.func.lower(res.c.status) == "available"):
         since = _since(row)
@@ -378,35 +357,35 @@ def waste_section(conn, clouds, now, days, rows_limit):
             rows.append(row_of(row, since, "available (attached to nothing) since %s" % iso(since)))
     add("volumes_available", "Volumes available for more than %d days" % days, rows)
 
-    associated = _sources_with(conn, clouds, "floating_ips", "port")
     rows = [
-        row_of(row, api_time(row.created_at) or row.first_seen, "associated with no port")
-        for row in _live(conn, clouds, "floating_ips")
-        if (row.cloud, row.region, row.id) not in associated
+        row_of(row, created(row), "associated with no port")
+        for row in _live(conn, clouds, "floating_ips", ~_edge_from(res, "floating_ips", "port"))
     ]
     add("floating_ips_unassociated", "Floating IPs not associated", rows)
 
-    used = _edge_targets(conn, clouds, "ports", "security_groups")
     rows = [
-        row_of(row, api_time(row.created_at) or row.first_seen, "no port uses it")
-        for row in _live(conn, clouds, "security_groups")
-        if (row.cloud, row.id) not in used
+        row_of(row, created(row), "no port uses it")
+        for row in _live(conn, clouds, "security_groups", ~_edge_to(res, "ports", "security_groups", "security_groups"))
     ]
     add("security_groups_unused", "Security groups no port uses", rows)
 
-    used = _edge_targets(conn, clouds, "servers", "image") | _edge_targets(conn, clouds, "volumes", "image")
     rows = [
-        row_of(row, api_time(row.created_at) or row.first_seen, "no server (or volume) uses it")
-        for row in _live(conn, clouds, "images")
-        if (row.cloud, row.id) not in used
+        row_of(row, created(row), "no server (or volume) uses it")
+        for row in _live(
+            conn,
+            clouds,
+            "images",
+            ~_edge_to(res, "servers", "image", "images"),
+            ~_edge_to(res, "volumes", "image", "images"),
+        )
     ]
     add("images_unused", "Images no server uses", rows)
 
     rows = []
     for row in _live(conn, clouds, "volume_snapshots"):
-        created = api_time(row.created_at) or row.first_seen
-        if created <= cutoff:
-            rows.append(row_of(row, created, "created %s, older than %d days" % (iso(created), days)))
+        when = created(row)
+        if when <= cutoff:
+            rows.append(row_of(row, when, "created %s, older than %d days" % (iso(when), days)))
     add("snapshots_old", "Snapshots older than %d days" % days, rows)
 
     rows = []
@@ -416,19 +395,19 @@ def waste_section(conn, clouds, now, days, rows_limit):
             rows.append(row_of(row, since, "SHUTOFF since %s" % iso(since)))
     add("servers_shutoff", "Servers SHUTOFF for more than %d days" % days, rows)
 
-    with_members = _sources_with(conn, clouds, "load_balancers", "members")
     rows = [
-        row_of(row, api_time(row.created_at) or row.first_seen, "no pool has a member")
-        for row in _live(conn, clouds, "load_balancers")
-        if (row.cloud, row.region, row.id) not in with_members
+        row_of(row, created(row), "no pool has a member")
+        for row in _live(
+            conn, clouds, "load_balancers", ~_edge_from(res, "load_balancers", "members", with_target=False)
+        )
     ]
     add("load_balancers_empty", "Load balancers without members", rows)
 
-    bound = _sources_with(conn, clouds, "ports", "device")
     rows = [
         row_of(row, _since(row), "DOWN and bound to no device")
-        for row in _live(conn, clouds, "ports", sa.func.upper(res.c.status) == "DOWN")
-        if (row.cloud, row.region, row.id) not in bound
+        for row in _live(
+            conn, clouds, "ports", sa.func.upper(res.c.status) == "DOWN", ~_edge_from(res, "ports", "device")
+        )
     ]
     add("ports_down_unbound", "Ports DOWN and unbound", rows)
     return {"days": days, "kinds": kinds}
@@ -758,13 +737,17 @@ def build_report(store, now=None, clouds=None, previous=None, permissions=None, 
     now = now or utcnow()
     clouds = _as_list(clouds)
     with store.read() as conn:
+        now_data = now_section(conn, clouds, previous)
+        current = {}
+        for _cloud, _region, rtype, n, _delta in now_data["regions"]:
+            current[rtype] = current.get(rtype, 0) + n
         data = {
             "generated_at": iso(now),
             "cmdb_url": store.url,
             "clouds": clouds or [],
             "options": opts,
-            "now": now_section(conn, clouds, previous, opts["rows_limit"]),
-            "trends": trends_section(conn, clouds, now, opts["trend_days"]),
+            "now": now_data,
+            "trends": trends_section(conn, clouds, now, opts["trend_days"], current),
             "changes": changes_section(conn, clouds, opts["changes_limit"]),
             "waste": waste_section(conn, clouds, now, opts["waste_days"], opts["rows_limit"]),
             "health": health_section(conn, clouds, now, permissions),

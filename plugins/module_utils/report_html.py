@@ -303,6 +303,7 @@ SCRIPT = r"""
     Array.prototype.forEach.call(document.querySelectorAll("nav a"), function (a) {
       a.className = a.getAttribute("href") === "#" + (target === "server" ? "servers" : target) ? "active" : "";
     });
+    window.scrollTo(0, 0);
   }
   window.addEventListener("hashchange", show);
   show();
@@ -357,9 +358,10 @@ def line_chart(days, series, title, width=420, height=200, chart_id=""):
     if days:
         for index in sorted({0, len(days) // 2, len(days) - 1}):
             x = left + plot_w * index / n
+            anchor = "start" if index == 0 else "end" if index == len(days) - 1 else "middle"
             out.append(
-                '<text x="%.1f" y="%d" font-size="10" text-anchor="middle" fill="#6b7785">%s</text>'
-                % (x, height - bottom + 14, e(days[index][5:]))
+                '<text x="%.1f" y="%d" font-size="10" text-anchor="%s" fill="#6b7785">%s</text>'
+                % (x, height - bottom + 14, anchor, e(days[index][5:]))
             )
     legend_x = left
     for i, (label, values) in enumerate(series.items()):

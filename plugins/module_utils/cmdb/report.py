@@ -204,7 +204,8 @@ def _server_status_trend(conn, clouds, start, day_list):
     index = len(day_list) - 1
     for row in conn.execute(query):
         day = _day(row.day)
-        while index >= 0 and day < day_list[index]:
+        # the end of every day on or after this change's day still has it: snapshot them first
+        while index >= 0 and day_list[index] >= day:
             snapshots[day_list[index]] = dict(tally)
             index -= 1
         key = (row.cloud, row.region, row.resource_id)

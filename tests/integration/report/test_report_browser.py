@@ -146,6 +146,10 @@ def test_report_in_chromium(ansible, cmdb_url, estate, browser, tmp_path):
     )
     assert cards == dict((t, c["live"]) for t, c in counts.items() if c["live"])
 
+    # Trends: the servers-by-status chart ends at today's statuses
+    status_chart = browser.js("return document.querySelector('svg[data-chart=server-status]') !== null;")
+    assert status_chart
+
     # Changes: search and filters work in the browser
     _open(browser, report, "changes")
     assert browser.js("return document.getElementById('changes').hidden;") is False

@@ -102,10 +102,13 @@ def live_counts(conn, clouds=None):
 
 def _previous_counts(previous):
     """The counts of the previous report's data (``{}`` when there is none)."""
-    now = (previous or {}).get("now") or {}
-    regions = dict(((c, r, t), n) for c, r, t, n, _d in now.get("regions") or [])
-    projects = dict(((c, p, t), n) for c, p, t, n, _d in now.get("projects") or [])
-    return regions, projects, (previous or {}).get("generated_at")
+    try:
+        now = previous.get("now") or {}
+        regions = dict(((c, r, t), int(n)) for c, r, t, n, _d in now.get("regions") or [])
+        projects = dict(((c, p, t), int(n)) for c, p, t, n, _d in now.get("projects") or [])
+        return regions, projects, str(previous["generated_at"])
+    except (AttributeError, KeyError, TypeError, ValueError):
+        return {}, {}, None  # not a report of this version: nothing to compare with
 
 
 def now_section(conn, clouds, previous):

@@ -702,23 +702,24 @@ def _lb_members(conn, clouds):
     out = {}
     query = (
         sa.select(rel.c.cloud, rel.c.target_name, res.c.id, res.c.name)
+        # from the load balancers (few, through the type index) to their edges (ix_relations_source)
         .select_from(
-            rel.join(
-                res,
+            res.join(
+                rel,
                 sa.and_(
-                    res.c.cloud == rel.c.cloud,
-                    res.c.region == rel.c.region,
-                    res.c.type == rel.c.source_type,
-                    res.c.id == rel.c.source_id,
+                    rel.c.cloud == res.c.cloud,
+                    rel.c.region == res.c.region,
+                    rel.c.source_type == res.c.type,
+                    rel.c.source_id == res.c.id,
                 ),
             )
         )
         .where(
-            rel.c.source_type == "load_balancers",
+            res.c.type == "load_balancers",
             rel.c.relation == "members",
             rel.c.target_name.is_not(None),
             res.c.deleted_at.is_(None),
-            _cloud_filter(rel.c.cloud, clouds),
+            _cloud_filter(res.c.cloud, clouds),
         )
     )
     for row in conn.execute(query):

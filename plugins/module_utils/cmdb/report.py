@@ -151,7 +151,7 @@ def trends_section(conn, clouds, now, days, current):
     start = (now - datetime.timedelta(days=days - 1)).replace(hour=0, minute=0, second=0, microsecond=0)
     day_list = [(start + datetime.timedelta(days=i)).strftime("%Y-%m-%d") for i in range(days)]
     net = {}  # (day, type) -> created - deleted
-    day = sa.func.date(ch.c.at)
+    day = _day_expr(conn, ch.c.at)
     for row in conn.execute(
         sa.select(day.label("day"), ch.c.type, ch.c.action, sa.func.count().label("n"))
         .where(
@@ -176,62 +176,84 @@ def trends_section(conn, clouds, now, days, current):
 
 
 def _server_status_trend(conn, clouds, start, day_list):
-    """Servers per status at the end of each day, walked back from today through the change log."""
+    """Servers per status at the end of each day: today's tally minus what happened after that day.
+
+    Creations, reappearances and deletions are counted per day and status in SQL (a server is
+    created with the status it has now, or had when deleted, unless a status change followed: the
+    few servers whose status changed in the window are read one by one and corrected).
+    """
     res, ch = schema.resources, schema.changes
-    state = {}
-    for row in conn.execute(
-        sa.select(res.c.cloud, res.c.region, res.c.id, res.c.status).where(
-            res.c.type == "servers", res.c.deleted_at.is_(None), _cloud_filter(res.c.cloud, clouds)
-        )
-    ):
-        state[(row.cloud, row.region, row.id)] = row.status or "UNKNOWN"
+    servers = sa.and_(ch.c.type == "servers", ch.c.at >= start, _cloud_filter(ch.c.cloud, clouds))
+    status = sa.func.coalesce(res.c.status, "UNKNOWN")
     tally = {}
-    for status in state.values():
-        tally[status] = tally.get(status, 0) + 1
-    # the day as a string (no DateTime processing per row: this reads every server change of the window)
-    query = (
-        sa.select(
-            ch.c.cloud,
-            ch.c.region,
-            ch.c.resource_id,
-            ch.c.action,
-            ch.c.diff,
-            sa.func.date(ch.c.at).label("day"),
-            res.c.status,
-        )
+    for row in conn.execute(
+        sa.select(status.label("status"), sa.func.count().label("n"))
+        .where(res.c.type == "servers", res.c.deleted_at.is_(None), _cloud_filter(res.c.cloud, clouds))
+        .group_by(status)
+    ):
+        tally[row.status] = row.n
+    forward = {}  # (day, status) -> change of the tally that day
+
+    def move(day, state, n):
+        forward[(day, state)] = forward.get((day, state), 0) + n
+
+    day = _day_expr(conn, ch.c.at)
+    for row in conn.execute(
+        sa.select(day.label("day"), ch.c.action, status.label("status"), sa.func.count().label("n"))
         .select_from(_resource_join(ch, res))
-        .where(ch.c.type == "servers", ch.c.at >= start, _cloud_filter(ch.c.cloud, clouds))
+        .where(servers, ch.c.action.in_(("created", "reappeared", "deleted")))
+        .group_by(day, ch.c.action, status)
+    ):
+        move(_day(row.day), row.status, -row.n if row.action == "deleted" else row.n)
+    # status changes, newest first: the "old" status of a server's earliest change is the one it
+    # was created with (when it was created in the window)
+    first_status = {}
+    for row in conn.execute(
+        sa.select(ch.c.cloud, ch.c.region, ch.c.resource_id, ch.c.diff, day.label("day"), status.label("status"))
+        .select_from(_resource_join(ch, res))
+        .where(servers, ch.c.action == "updated")
         .order_by(ch.c.id.desc())
-    )
-    snapshots = {}
-    index = len(day_list) - 1
-    for row in conn.execute(query):
-        day = _day(row.day)
-        # the end of every day on or after this change's day still has it: snapshot them first
-        while index >= 0 and day_list[index] >= day:
-            snapshots[day_list[index]] = dict(tally)
-            index -= 1
+    ):
+        diff = row.diff if isinstance(row.diff, dict) else {}
+        if not isinstance(diff.get("status"), dict):
+            continue
+        old, new = diff["status"].get("old") or "UNKNOWN", diff["status"].get("new") or "UNKNOWN"
+        move(_day(row.day), old, -1)
+        move(_day(row.day), new, 1)
         key = (row.cloud, row.region, row.resource_id)
-        if row.action in ("created", "reappeared"):
-            status = state.pop(key, None)
-            if status is not None:
-                tally[status] -= 1
-        elif row.action == "deleted":
-            status = row.status or "UNKNOWN"
-            state[key] = status
-            tally[status] = tally.get(status, 0) + 1
-        elif row.action == "updated" and isinstance(row.diff, dict) and isinstance(row.diff.get("status"), dict):
-            old = row.diff["status"].get("old") or "UNKNOWN"
-            status = state.get(key)
-            if status is not None:
-                tally[status] -= 1
-            state[key] = old
-            tally[old] = tally.get(old, 0) + 1
-    while index >= 0:
-        snapshots[day_list[index]] = dict(tally)
-        index -= 1
-    statuses = sorted(set(s for snap in snapshots.values() for s, n in snap.items() if n))
-    return dict((s, [snapshots[d].get(s, 0) for d in day_list]) for s in statuses)
+        first_status[key] = (old, first_status.get(key, (None, row.status))[1])
+    by_cloud = {}
+    for cloud, region, rid in first_status:
+        by_cloud.setdefault((cloud, region), []).append(rid)
+    for (cloud, region), ids in by_cloud.items():
+        for chunk in _chunks(ids):
+            for row in conn.execute(
+                sa.select(ch.c.resource_id, ch.c.action, day.label("day")).where(
+                    servers,
+                    ch.c.cloud == cloud,
+                    ch.c.region == region,
+                    ch.c.resource_id.in_(chunk),
+                    ch.c.action.in_(("created", "reappeared")),
+                )
+            ):
+                created_as, counted_as = first_status[(cloud, region, row.resource_id)]
+                move(_day(row.day), counted_as, -1)
+                move(_day(row.day), created_as, 1)
+    statuses = set(tally) | set(s for _d, s in forward)
+    series = dict((s, [0] * len(day_list)) for s in statuses)
+    current = dict(tally)
+    for i in range(len(day_list) - 1, -1, -1):
+        for s in statuses:
+            series[s][i] = current.get(s, 0)
+            current[s] = current.get(s, 0) - forward.get((day_list[i], s), 0)
+    return dict((s, v) for s, v in sorted(series.items()) if any(v))
+
+
+def _day_expr(conn, column):
+    """The day of a timestamp as ``YYYY-MM-DD`` text; SQLite stores the text, so it is a prefix there."""
+    if conn.dialect.name == "sqlite":
+        return sa.func.substr(column, 1, 10)
+    return sa.func.date(column)
 
 
 # --- Changes ---------------------------------------------------------------------------------------
@@ -305,115 +327,139 @@ def _edge_to(res, source_type, relation, target_type):
     )
 
 
-def _live(conn, clouds, rtype, *where):
+def _since_expr(res):
+    """When a resource entered its current state, as the API says: ``updated_at``, else ``created_at``.
+
+    API times are ISO 8601 strings, so they compare (and sort) as text; the first time the CMDB saw
+    the resource stands in when the API gives neither."""
+    return sa.func.coalesce(res.c.updated_at, res.c.created_at)
+
+
+def _older_than(expr, res, cutoff):
+    return sa.or_(
+        expr <= cutoff.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        sa.and_(expr.is_(None), res.c.first_seen <= cutoff),
+    )
+
+
+def _waste_list(conn, clouds, rtype, where, age_expr, limit):
+    """``(total, rows)``: how many live resources of ``rtype`` match, and the ``limit`` oldest."""
     res = schema.resources
-    query = sa.select(
-        res.c.cloud,
-        res.c.region,
-        res.c.type,
-        res.c.id,
-        res.c.name,
-        res.c.project_id,
-        res.c.status,
-        res.c.created_at,
-        res.c.updated_at,
-        res.c.first_seen,
-    ).where(res.c.type == rtype, res.c.deleted_at.is_(None), _cloud_filter(res.c.cloud, clouds), *where)
-    return conn.execute(query)
-
-
-def _since(row):
-    """When a resource entered its current state, as well as we know: the API's ``updated_at``,
-    else ``created_at``, else the first time the CMDB saw it."""
-    return api_time(row.updated_at) or api_time(row.created_at) or row.first_seen
+    cond = [res.c.type == rtype, res.c.deleted_at.is_(None), _cloud_filter(res.c.cloud, clouds)] + list(where)
+    # the total rides along as a window count: one pass over the candidates, not two
+    rows = conn.execute(
+        sa.select(
+            sa.func.count().over().label("total"),
+            res.c.cloud,
+            res.c.region,
+            res.c.type,
+            res.c.id,
+            res.c.name,
+            res.c.project_id,
+            res.c.status,
+            age_expr.label("since"),
+            res.c.first_seen,
+        )
+        .where(*cond)
+        .order_by(age_expr.is_(None), age_expr, res.c.id)
+        .limit(int(limit))
+    ).fetchall()
+    return (rows[0].total if rows else 0), rows
 
 
 def waste_section(conn, clouds, now, days, rows_limit):
+    """The waste lists: each is counted and its ``rows_limit`` oldest rows read, in SQL; the
+    anti-joins (NOT EXISTS) follow ix_relations_source or ix_relations_target per candidate."""
     res = schema.resources
     cutoff = now - datetime.timedelta(days=days)
-    kinds = []
-
-    def add(kind, title, rows):
-        rows.sort(key=lambda r: -(r[7] if r[7] is not None else -1))
-        kinds.append({"kind": kind, "title": title, "total": len(rows), "rows": rows[:rows_limit]})
-
-    def row_of(row, age_from, reason):
-        # [cloud, region, type, id, name, project_id, status, age_days, reason]
-        return [
-            row.cloud,
-            row.region,
-            row.type,
-            row.id,
-            row.name,
-            row.project_id,
-            row.status,
-            _days(now, age_from),
-            reason,
-        ]
-
-    def created(row):
-        return api_time(row.created_at) or row.first_seen
-
-    rows = []
-    for row in _live(conn, clouds, "volumes", sa.func.lower(res.c.status) == "available"):
-        since = _since(row)
-        if since is not None and since <= cutoff:
-            rows.append(row_of(row, since, "available (attached to nothing) since %s" % iso(since)))
-    add("volumes_available", "Volumes available for more than %d days" % days, rows)
-
-    rows = [
-        row_of(row, created(row), "associated with no port")
-        for row in _live(conn, clouds, "floating_ips", ~_edge_from(res, "floating_ips", "port"))
-    ]
-    add("floating_ips_unassociated", "Floating IPs not associated", rows)
-
-    rows = [
-        row_of(row, created(row), "no port uses it")
-        for row in _live(conn, clouds, "security_groups", ~_edge_to(res, "ports", "security_groups", "security_groups"))
-    ]
-    add("security_groups_unused", "Security groups no port uses", rows)
-
-    rows = [
-        row_of(row, created(row), "no server (or volume) uses it")
-        for row in _live(
-            conn,
-            clouds,
+    since, created = _since_expr(res), res.c.created_at
+    specs = [
+        (
+            "volumes_available",
+            "Volumes available for more than %d days" % days,
+            "volumes",
+            [sa.func.lower(res.c.status) == "available", _older_than(since, res, cutoff)],
+            since,
+            "available (attached to nothing) since %s",
+        ),
+        (
+            "floating_ips_unassociated",
+            "Floating IPs not associated",
+            "floating_ips",
+            [~_edge_from(res, "floating_ips", "port")],
+            created,
+            "associated with no port (created %s)",
+        ),
+        (
+            "security_groups_unused",
+            "Security groups no port uses",
+            "security_groups",
+            [~_edge_to(res, "ports", "security_groups", "security_groups")],
+            created,
+            "no port uses it (created %s)",
+        ),
+        (
+            "images_unused",
+            "Images no server uses",
             "images",
-            ~_edge_to(res, "servers", "image", "images"),
-            ~_edge_to(res, "volumes", "image", "images"),
-        )
+            [~_edge_to(res, "servers", "image", "images"), ~_edge_to(res, "volumes", "image", "images")],
+            created,
+            "no server (or volume) uses it (created %s)",
+        ),
+        (
+            "snapshots_old",
+            "Snapshots older than %d days" % days,
+            "volume_snapshots",
+            [_older_than(created, res, cutoff)],
+            created,
+            "created %s, older than " + "%d days" % days,
+        ),
+        (
+            "servers_shutoff",
+            "Servers SHUTOFF for more than %d days" % days,
+            "servers",
+            [sa.func.upper(res.c.status) == "SHUTOFF", _older_than(since, res, cutoff)],
+            since,
+            "SHUTOFF since %s",
+        ),
+        (
+            "load_balancers_empty",
+            "Load balancers without members",
+            "load_balancers",
+            [~_edge_from(res, "load_balancers", "members", with_target=False)],
+            created,
+            "no pool has a member (created %s)",
+        ),
+        (
+            "ports_down_unbound",
+            "Ports DOWN and unbound",
+            "ports",
+            [sa.func.upper(res.c.status) == "DOWN", ~_edge_from(res, "ports", "device")],
+            since,
+            "DOWN and bound to no device since %s",
+        ),
     ]
-    add("images_unused", "Images no server uses", rows)
-
-    rows = []
-    for row in _live(conn, clouds, "volume_snapshots"):
-        when = created(row)
-        if when <= cutoff:
-            rows.append(row_of(row, when, "created %s, older than %d days" % (iso(when), days)))
-    add("snapshots_old", "Snapshots older than %d days" % days, rows)
-
-    rows = []
-    for row in _live(conn, clouds, "servers", sa.func.upper(res.c.status) == "SHUTOFF"):
-        since = _since(row)
-        if since is not None and since <= cutoff:
-            rows.append(row_of(row, since, "SHUTOFF since %s" % iso(since)))
-    add("servers_shutoff", "Servers SHUTOFF for more than %d days" % days, rows)
-
-    rows = [
-        row_of(row, created(row), "no pool has a member")
-        for row in _live(
-            conn, clouds, "load_balancers", ~_edge_from(res, "load_balancers", "members", with_target=False)
-        )
-    ]
-    add("load_balancers_empty", "Load balancers without members", rows)
-
-    rows = [
-        row_of(row, _since(row), "DOWN and bound to no device")
-        for row in _live(
-            conn, clouds, "ports", sa.func.upper(res.c.status) == "DOWN", ~_edge_from(res, "ports", "device")
-        )
-    ]
-    add("ports_down_unbound", "Ports DOWN and unbound", rows)
+    kinds = []
+    for kind, title, rtype, where, age_expr, reason in specs:
+        total, rows = _waste_list(conn, clouds, rtype, where, age_expr, rows_limit)
+        out = []
+        for row in rows:
+            when = api_time(row.since) or row.first_seen
+            # [cloud, region, type, id, name, project_id, status, age_days, reason]
+            out.append(
+                [
+                    row.cloud,
+                    row.region,
+                    row.type,
+                    row.id,
+                    row.name,
+                    row.project_id,
+                    row.status,
+                    _days(now, when),
+                    reason % iso(when),
+                ]
+            )
+        kinds.append({"kind": kind, "title": title, "total": total, "rows": out})
     return {"days": days, "kinds": kinds}
 
 
@@ -648,17 +694,18 @@ def _fill_ports(conn, cloud, region, by_key, server_ids, lb_by_address):
     that have a member on one of those IPs."""
     res, rel = schema.resources, schema.relations
     port_server = {}
+    # only the columns of ix_relations_target in the WHERE: with region and source_type there too,
+    # SQLite picks ix_relations_source and reads every port edge of the region (seconds at 200,000 ports)
     for edge in conn.execute(
-        sa.select(rel.c.source_id, rel.c.target_id).where(
+        sa.select(rel.c.region, rel.c.source_type, rel.c.source_id, rel.c.target_id).where(
             rel.c.cloud == cloud,
-            rel.c.region == region,
-            rel.c.source_type == "ports",
-            rel.c.relation == "device",
             rel.c.target_type == "servers",
             rel.c.target_id.in_(server_ids),
+            rel.c.relation == "device",
         )
     ):
-        port_server[edge.source_id] = edge.target_id
+        if edge.region == region and edge.source_type == "ports":
+            port_server[edge.source_id] = edge.target_id
     ports = {}
     for chunk in _chunks(port_server):
         for row in conn.execute(

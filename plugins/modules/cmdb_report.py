@@ -55,7 +55,7 @@ options:
     default: 2000
   server_pages:
     description:
-      - How many servers get a page (the first ones by cloud, region and name); the others are
+      - How many servers get a page (the first ones by name); the others are
         counted. Each page holds the server's ports, IPs, volumes, security groups, flavor, image,
         load balancers and history, so this bounds the file size of large estates.
     type: int

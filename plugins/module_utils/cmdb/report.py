@@ -570,12 +570,11 @@ def health_section(conn, clouds, now, permissions=None):
 # --- One page per server ---------------------------------------------------------------------------
 
 
-def servers_section(conn, clouds, limit):
-    """Detail of up to ``limit`` live servers (by cloud, region, name): ports and IPs, volumes,
+def servers_section(conn, clouds, limit, total):
+    """Detail of up to ``limit`` live servers (the first by name): ports and IPs, volumes,
     security groups, flavor, image, load balancer membership, history."""
     res, rel, ch = schema.resources, schema.relations, schema.changes
     live = sa.and_(res.c.type == "servers", res.c.deleted_at.is_(None), _cloud_filter(res.c.cloud, clouds))
-    total = conn.execute(sa.select(sa.func.count()).select_from(res).where(live)).scalar()
     rows = conn.execute(
         sa.select(
             res.c.cloud,
@@ -588,7 +587,8 @@ def servers_section(conn, clouds, limit):
             res.c.first_seen,
         )
         .where(live)
-        .order_by(res.c.cloud, res.c.region, res.c.name, res.c.id)
+        # by name, the order of ix_resources_type_name: the first pages come without sorting every server
+        .order_by(res.c.name, res.c.id)
         .limit(int(limit))
     ).fetchall()
     servers = []
@@ -803,7 +803,7 @@ def build_report(store, now=None, clouds=None, previous=None, permissions=None, 
             "changes": changes_section(conn, clouds, opts["changes_limit"]),
             "waste": waste_section(conn, clouds, now, opts["waste_days"], opts["rows_limit"]),
             "health": health_section(conn, clouds, now, permissions),
-            "servers": servers_section(conn, clouds, opts["server_pages"]),
+            "servers": servers_section(conn, clouds, opts["server_pages"], current.get("servers", 0)),
         }
     return data
 

@@ -19,6 +19,7 @@ import datetime
 import json
 import os
 import re
+import shutil
 import sys
 import tempfile
 import time
@@ -85,6 +86,13 @@ def main(argv=None):
             write(json.load(fh))
         return 0
     workdir = tempfile.mkdtemp(prefix="cmdb-report-bench-")
+    try:
+        return _run(opts, workdir)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)  # the CMDB survives only with --cmdb
+
+
+def _run(opts, workdir):
     db = opts.cmdb or os.path.join(workdir, "cmdb.sqlite")
     url = "sqlite:///%s" % os.path.abspath(db)
     filled = None

@@ -3,7 +3,8 @@
 # Sets up ./.venv (scripts/bootstrap.sh), starts the OpenStack API simulator's built-in demo cloud
 # in the background, syncs it into ./cmdb.sqlite (of the directory you run this from) with
 # cmdb.openstack.cmdb_sync (playbooks/demo.yml), prints a summary table (cloud x type: new,
-# updated, deleted, total) and stops the simulator. Run it twice: the second sync changes nothing.
+# updated, deleted, total), writes the CMDB report ./cmdb-report.html next to it (playbooks/report.yml),
+# prints its path and stops the simulator. Run it twice: the second sync changes nothing.
 #
 # Environment: CMDB_DEMO_URL overrides the CMDB (default sqlite:///$PWD/cmdb.sqlite).
 set -euo pipefail
@@ -48,3 +49,9 @@ echo "==> syncing it into $CMDB_URL_DEMO"
 export OS_CLIENT_CONFIG_FILE="$work/clouds.yaml"
 export ANSIBLE_CALLBACK_RESULT_FORMAT=yaml ANSIBLE_LOCALHOST_WARNING=0 ANSIBLE_INVENTORY_UNPARSED_WARNING=0
 ansible-playbook playbooks/demo.yml -e "demo_cloud=demo" -e "demo_cmdb_url=$CMDB_URL_DEMO"
+
+report="$CALLER_PWD/cmdb-report.html"
+echo "==> writing the CMDB report"
+ansible-playbook playbooks/report.yml -e "report_path=$report" -e "cmdb_url=$CMDB_URL_DEMO" >"$work/report.log" 2>&1 \
+  || { cat "$work/report.log" >&2; exit 1; }
+echo "CMDB report: $report (open it in a browser)"

@@ -140,12 +140,11 @@ def read_cmdb(store, clouds=None, regions=None, projects=None, max_age=3600, inc
     """
     import sqlalchemy as sa
 
-    from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb import schema
+    from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb import queries, schema
 
     now = _naive(now) or utcnow()
     res = schema.resources
     rel = schema.relations
-    runs = schema.sync_runs
 
     def scoped(query, table, cloud_col="cloud"):
         if clouds:
@@ -197,19 +196,14 @@ def read_cmdb(store, clouds=None, regions=None, projects=None, max_age=3600, inc
         ),
         res,
     )
-    sync_q = scoped(
-        sa.select(runs.c.cloud, runs.c.region, sa.func.max(runs.c.started_at).label("synced_at"))
-        .where(runs.c.type == "servers", runs.c.status == "ok")
-        .group_by(runs.c.cloud, runs.c.region),
-        runs,
-    )
-
     reader = store.read() if hasattr(store, "read") else _engine_reader(store)
     with reader as connection:
         servers = connection.execute(server_q).fetchall()
         relations = connection.execute(relation_q).fetchall()
         names = connection.execute(names_q).fetchall()
-        synced = connection.execute(sync_q).fetchall()
+        # The one definition of "last successful sync" (cmdb_info uses it too).
+        last_ok = queries.last_ok_syncs(connection, clouds or None, regions or None, ["servers"])
+        status = queries.sync_status(connection, clouds or None, regions or None, now=now)
 
     lookup = {}
     for row in names:
@@ -232,15 +226,13 @@ def read_cmdb(store, clouds=None, regions=None, projects=None, max_age=3600, inc
                 }
             )
 
-    synced_at = {(row[0], row[1]): _naive(row[2]) for row in synced}
-
     views = []
     newest = {}
     for row in servers:
         cloud, region, sid = row[0], row[1], row[2]
         attributes = _json(row[8])
         last_seen = _naive(row[10])
-        confirmed = synced_at.get((cloud, region))
+        confirmed = queries.confirmed_at(last_ok, cloud, region, "servers", row[4])
         if confirmed is not None and row[11] is None and (last_seen is None or confirmed > last_seen):
             # Unchanged servers are not rewritten by a sync: the last complete servers sync of the
             # region confirms every server it did not mark deleted.
@@ -278,7 +270,17 @@ def read_cmdb(store, clouds=None, regions=None, projects=None, max_age=3600, inc
                     "their hosts are marked stale. Run cmdb.openstack.cmdb_sync (playbooks/sync.yml) for this cloud"
                     % (cloud, region, _age_text(age), seen.replace(microsecond=0).isoformat(), _age_text(max_age))
                 )
-    info = {"servers": len(views), "regions": {"%s/%s" % key: value.isoformat() for key, value in newest.items()}}
+    for entry in status:
+        if entry["left_catalog"]:
+            warnings.append(
+                "cloud %r region %r: the service of %s left the service catalog (last synced %s); the CMDB keeps "
+                "its items as they were" % (entry["cloud"], entry["region"], entry["type"], entry["last_ok"])
+            )
+    info = {
+        "servers": len(views),
+        "regions": {"%s/%s" % key: value.isoformat() for key, value in newest.items()},
+        "sync_status": status,
+    }
     return InventoryData(views=views, warnings=warnings, info=info)
 
 

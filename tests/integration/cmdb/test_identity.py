@@ -53,17 +53,18 @@ def test_two_rc_files_of_one_cloud_never_delete_each_others_items(ansible, cmdb_
     port = urlparse(rc_cloud.auth_url).port
     first = _sync(ansible, cmdb_url, rc_cloud.env(user="alice"))
     assert not first.result.get("failed"), first.result.get("msg")
-    assert first.result["cloud"] == "127.0.0.1:%d/alpha" % port
     assert first.result["totals"]["new"] > 0
-    # the made-up name is announced, with the advice to name the cloud
-    assert "has no name and is named '127.0.0.1:%d/alpha'" % port in first.output
-    assert rc_cloud.password("alice") not in first.output
 
     second = _sync(ansible, cmdb_url, rc_cloud.env(user="bob"))
     assert not second.result.get("failed"), second.result.get("msg")
-    assert second.result["cloud"] == "127.0.0.1:%d/beta" % port
     assert second.result["totals"]["new"] > 0
-    assert second.result["totals"]["deleted"] == 0
+    assert second.result["totals"]["deleted"] == 0  # alice's items stay
+
+    assert first.result["cloud"] == "127.0.0.1:%d/alpha" % port
+    assert second.result["cloud"] == "127.0.0.1:%d/beta" % port
+    # the made-up name is announced, with the advice to name the cloud
+    assert "has no name and is named '127.0.0.1:%d/alpha'" % port in first.output
+    assert rc_cloud.password("alice") not in first.output
 
     third = _sync(ansible, cmdb_url, rc_cloud.env(user="alice"))
     assert third.result["totals"]["deleted"] == 0 and third.result["totals"]["new"] == 0

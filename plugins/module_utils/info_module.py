@@ -89,7 +89,7 @@ def run_gather(params, types, warnings=None):
         if report.ok:
             continue
         message = report.message or "%s: %s" % (report.scope.type, report.status)
-        if report.status in NOT_FAILED:
+        if report.status in NOT_FAILED and not params.get("strict"):
             if warnings is not None:
                 warnings.append(message)
         else:

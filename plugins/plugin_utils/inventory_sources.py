@@ -438,13 +438,15 @@ class _TrimmingConsumer:
 
 
 def _live_one(target, types, all_projects, server_filters, open_cloud, gather):
-    """(records_by_type, failures) for one cloud; never raises."""
+    """(records_by_type, failures, warnings) for one cloud; never raises."""
     name = target["name"]
     records = {}
     failures = []
+    warnings = []
     session = None
     try:
         session = open_cloud(target["params"], name=name)
+        warnings.extend(getattr(session, "warnings", None) or [])
         filters = {"servers": dict(server_filters)} if server_filters else None
         consumer = _TrimmingConsumer()
         reports = gather(session, list(types), all_projects=all_projects, filters=filters, consumer=consumer)
@@ -455,7 +457,12 @@ def _live_one(target, types, all_projects, server_filters, open_cloud, gather):
                 if scope.type == "servers":
                     failures.append(Failure(name, report.message, region=scope.region, status=report.status))
                     continue
-                # A missing listing of names only loses names, not hosts.
+                # A missing listing of names only loses names, not hosts: a warning, not a failure.
+                if report.status != "not_in_catalog":
+                    warnings.append(
+                        "cloud %r region %r: %s not listed (%s), the hosts lack their names: %s"
+                        % (name, scope.region, scope.type, report.status, report.message)
+                    )
                 continue
             records.setdefault(scope.type, []).extend(kept if kept is not None else (report.records or ()))
     except BaseException as exc:
@@ -470,7 +477,7 @@ def _live_one(target, types, all_projects, server_filters, open_cloud, gather):
                 session.close()
             except Exception:  # noqa: S110 - closing is best effort
                 pass
-    return records, failures
+    return records, failures, warnings
 
 
 def read_live(
@@ -508,6 +515,7 @@ def read_live(
         threads.append((target, thread))
     deadline = time.monotonic() + timeout if timeout else None
     failures = []
+    warnings = []
     merged = {}
     for target, thread in threads:
         thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
@@ -516,12 +524,13 @@ def read_live(
                 Failure(target["name"], "did not answer within %s seconds (timeout)" % timeout, status="timeout")
             )
             continue
-        records, cloud_failures = results[target["name"]]
+        records, cloud_failures, cloud_warnings = results[target["name"]]
         failures.extend(cloud_failures)
+        warnings.extend(cloud_warnings)
         for rtype, items in records.items():
             merged.setdefault(rtype, []).extend(items)
     views = live_views(merged, now=now)
-    return InventoryData(views=views, failures=failures)
+    return InventoryData(views=views, failures=failures, warnings=warnings)
 
 
 def clouds_yaml_names(config_files=None):

@@ -162,7 +162,7 @@ sync_status:
       also used by the inventory), C(age) in seconds, C(interval) (the account's, else the
       catalog's default), C(stale) (never synced successfully, or longer ago than twice the
       interval), C(last_status) and C(last_run_at) of the newest run, and C(left_catalog) (the
-      newest run found the service gone from the catalog after earlier successful syncs: its
+      newest run found the service gone from the catalog after earlier successful syncs; its
       items are kept and no longer updated).
   returned: when O(sections) contains V(sync_status)
   type: list

@@ -165,8 +165,9 @@ def test_forbidden_failing_and_empty_listings_delete_nothing(cmdb, cloud):
     # an empty complete listing where items existed
     for item in cloud.store.list("volumes"):
         cloud.store.delete("volumes", item["id"])
-    empty = cmdb.sync(types=["volumes"])
+    empty = cmdb.run("cmdb_sync", cloud="demo", types=["volumes"])
     assert empty["scopes"][0]["status"] == "refused_empty"
+    assert empty.get("failed") is True and "allow_empty_sweep" in empty["msg"]  # visible, not applied
     assert state() == before
 
     swept = cmdb.sync(types=["volumes"], allow_empty_sweep=True)

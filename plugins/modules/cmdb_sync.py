@@ -39,7 +39,9 @@ options:
         this module are merged over them (for example O(auth) with only the C(password) from a
         vaulted variable).
       - The account name is the cloud name of the records. Without O(account), the cloud name is
-        the C(clouds.yaml) name (or a C(name) key of a O(cloud) dictionary).
+        the C(clouds.yaml) name (or a C(name) key of a O(cloud) dictionary). A cloud given only by
+        C(OS_*) variables (or a O(cloud) dictionary without C(name)) is named after the identity
+        host and the project, C(<host>[:<port>]/<project>), with a warning advising to name it.
       - An authentication failure is recorded on the account (see M(cmdb.openstack.cmdb_info)).
     type: str
   types:

@@ -93,8 +93,8 @@ options:
     default: 1d
   strict:
     description:
-      - Kept for compatibility; a failed region and type now fails the task anyway unless
-        O(fail_on_scope_errors=false).
+      - Fail when any region and type could not be synchronized, even with
+        O(fail_on_scope_errors=false) (the default O(fail_on_scope_errors=true) already does).
     type: bool
     default: false
   fail_on_scope_errors:

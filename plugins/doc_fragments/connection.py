@@ -124,10 +124,19 @@ options:
     type: dict
   strict:
     description:
-      - Fail when any listing (a region and type) is not complete, instead of returning the others
-        with a warning and its status in RV(scopes).
+      - Stop at the first listing (a region and type) that is not complete, cancelling the others.
     type: bool
     default: false
+  fail_on_listing_errors:
+    description:
+      - Fail when any listing (a region and type) is not complete (C(forbidden), C(auth_failed),
+        C(error)); the results of the listings that succeeded are still returned with the
+        failure, and each listing's status is in RV(scopes). A failed listing never looks like an
+        empty one.
+      - A service that is not in the catalog (C(not_in_catalog)) is a warning, not a failure.
+      - With V(false), failed listings are only warnings (the result looks successful).
+    type: bool
+    default: true
 attributes:
   check_mode:
     description: Can run in check_mode and return changed status prediction without modifying target.

@@ -20,6 +20,10 @@ description:
   - With O(source=cmdb) (the default) the servers come from the CMDB filled by
     M(cmdb.openstack.cmdb_sync) with a few set-based queries and no API call; the plugin warns when
     the data is older than O(max_age).
+  - With O(source=cmdb) the group variable C(cmdb_sync_status) of C(all) lists, per cloud, region and
+    type, the last successful sync (C(last_ok), C(age) in seconds), C(stale) (older than twice the
+    type's interval, or never) and C(left_catalog) (the service left the catalog after earlier
+    successful syncs; also a warning), as M(cmdb.openstack.cmdb_info) shows them.
   - With O(source=live) the plugin lists the clouds of C(clouds.yaml) (or the accounts registered in the
     CMDB, O(clouds_from=accounts)) concurrently, one thread per cloud.
   - A cloud that fails (unreachable, slow, forbidden, bad credentials, any error) gives a warning naming
@@ -366,6 +370,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         for message in data.get("warnings") or ():
             self.display.warning("cmdb.openstack.inventory: %s" % message)
         self._populate(data["views"])
+        if data.get("sync_status"):
+            # Per cloud, region and type: age of the last successful sync, stale, left_catalog.
+            self.inventory.set_variable("all", "cmdb_sync_status", data["sync_status"])
 
     # -----------------------------------------------------------------------------------------
 
@@ -430,6 +437,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             "views": result.views,
             "warnings": list(result.warnings),
             "failures": [f.as_dict() for f in failures],
+            "sync_status": (result.info or {}).get("sync_status") or [],
         }
 
     def _fail_everything(self, message):

@@ -235,6 +235,8 @@ class CloudSession:
         self._connections = {base_connection.config.region_name or "": base_connection}
         self._lock = threading.Lock()
         self._closed = False
+        #: Warnings for the user (e.g. a cloud name made up from OS_* variables).
+        self.warnings = []
 
     @property
     def session(self):
@@ -636,7 +638,7 @@ def _load_cloud_config(params, cloud):
         config = openstack.config.OpenStackConfig(load_yaml_config=False, load_envvars=False)
         cloud_region = config.get_one(region_name=declared[0] if declared else None, **merged)
         if not display:
-            display = urlparse(str((merged.get("auth") or {}).get("auth_url") or "")).hostname or "cloud"
+            return config, cloud_region, declared, unnamed_cloud_name(merged.get("auth"), "a cloud dict without name")
         return config, cloud_region, declared, str(display)
 
     if cloud is not None and not isinstance(cloud, str):
@@ -662,9 +664,38 @@ def _load_cloud_config(params, cloud):
     cloud_region = config.get_one(cloud=name, region_name=declared[0] if declared else None, **options)
     display = name or (effective if effective not in (None, "defaults") else None)
     if not display or display == "envvars":
-        auth_url = (cloud_region.config.get("auth") or {}).get("auth_url")
-        display = os.environ.get("OS_CLOUD") or urlparse(str(auth_url or "")).hostname or "envvars"
+        if os.environ.get("OS_CLOUD"):
+            return config, cloud_region, declared, str(os.environ["OS_CLOUD"])
+        return config, cloud_region, declared, unnamed_cloud_name(cloud_region.config.get("auth"), "OS_* variables")
     return config, cloud_region, declared, str(display)
+
+
+class GeneratedName(str):
+    """A cloud name made up from the auth URL and the project; ``warning`` advises naming the cloud."""
+
+    warning = None
+
+
+def unnamed_cloud_name(auth, source):
+    """The name of a cloud given without one (``OS_*`` variables, a cloud dict without ``name``).
+
+    ``host[:port]/project``: two RC files for two projects, or two clouds behind one identity
+    host, must never share a CMDB cloud name (each sync would mark the other's items deleted).
+    """
+    auth = auth or {}
+    parsed = urlparse(str(auth.get("auth_url") or ""))
+    host = parsed.hostname or "cloud"
+    if parsed.port:
+        host = "%s:%d" % (host, parsed.port)
+    project = auth.get("project_name") or auth.get("project_id") or auth.get("tenant_name") or auth.get("tenant_id")
+    if not project and auth.get("application_credential_id"):
+        project = "appcred-%s" % str(auth["application_credential_id"])[:12]
+    name = GeneratedName("%s/%s" % (host, project) if project else host)
+    name.warning = (
+        "the cloud from %s has no name and is named %r (identity host and project); name it (a clouds.yaml entry "
+        "with OS_CLOUD or the cloud option, or an account) so that its name stays stable" % (source, str(name))
+    )
+    return name
 
 
 def open_cloud(params, name=None, policy=None):
@@ -708,7 +739,8 @@ def open_cloud(params, name=None, policy=None):
                 % (" for cloud %r" % cloud if isinstance(cloud, str) else "", exc)
             )
         raise ConfigurationError("invalid cloud configuration: %s" % _describe_exception(exc))
-    display = name or display
+    naming_warning = None if name else getattr(display, "warning", None)
+    display = str(name or display)
     auth_url = (cloud_region.config.get("auth") or {}).get("auth_url")
     if auth_url is not None or "auth_url" in (cloud_region.config.get("auth") or {}):
         _check_auth_url("cloud %r" % display, _auth_url_source(params, auth_url), auth_url)
@@ -742,7 +774,10 @@ def open_cloud(params, name=None, policy=None):
                 "cloud %r: region(s) %s not in the service catalog; regions available: %s (or use region_name: all)"
                 % (display, ", ".join(unknown), ", ".join(catalog) or "none")
             )
-    return CloudSession(display, conn, regions, config_dict, catalog_regions=catalog)
+    session = CloudSession(display, conn, regions, config_dict, catalog_regions=catalog)
+    if naming_warning:
+        session.warnings.append(naming_warning)
+    return session
 
 
 def _auth_url_source(params, auth_url):

@@ -25,7 +25,12 @@ INFO_ARGUMENT_SPEC = dict(
     project_id=dict(type="str"),
     filters=dict(type="dict"),
     strict=dict(type="bool", default=False),
+    fail_on_listing_errors=dict(type="bool", default=True),
 )
+
+#: Scope statuses that are not failures: the listing is complete, or the service is absent from
+#: the catalog (reported as a warning; nothing of that type exists to list).
+NOT_FAILED = ("ok", "not_in_catalog")
 
 TYPE_CHOICES = list(_catalog.RESOURCE_TYPE_NAMES) + list(_catalog.BY_SINGULAR) + ["all"]
 
@@ -50,13 +55,19 @@ def argument_spec(with_types=False, load_balancers=None):
     return spec
 
 
-def run_gather(params, types):
-    """Open the cloud, gather ``types``, return ``(records_by_type, scope_dicts, failed_messages)``."""
+def run_gather(params, types, warnings=None):
+    """Open the cloud, gather ``types``, return ``(records_by_type, scope_dicts, failed_messages)``.
+
+    ``failed_messages`` names every listing that did not complete (``not_in_catalog`` excluded: its
+    message goes to ``warnings``, a list, when given, with the session's own warnings).
+    """
     # Imported here so that a missing openstacksdk is reported by the module, not at import.
     from ansible_collections.cmdb.openstack.plugins.module_utils import gather as _gather
 
     rtypes = _gather.resolve_types(types)
     session = _connection.open_cloud(params)
+    if warnings is not None:
+        warnings.extend(getattr(session, "warnings", None) or [])
     try:
         reports = _gather.gather(
             session,
@@ -73,7 +84,16 @@ def run_gather(params, types):
     for rtype in rtypes:
         records.setdefault(rtype.name, [])
     scopes = [report.as_dict() for report in reports]
-    failed = [report.message or "%s: %s" % (report.scope.type, report.status) for report in reports if not report.ok]
+    failed = []
+    for report in reports:
+        if report.ok:
+            continue
+        message = report.message or "%s: %s" % (report.scope.type, report.status)
+        if report.status in NOT_FAILED and not params.get("strict"):
+            if warnings is not None:
+                warnings.append(message)
+        else:
+            failed.append(message)
     return records, scopes, failed
 
 
@@ -86,8 +106,9 @@ def run_info_module(type_name=None):
     if not _connection.HAS_OPENSTACK:
         module.fail_json(msg=missing_required_lib("openstacksdk"), exception=str(_connection.OPENSTACK_IMPORT_ERROR))
     types = [type_name] if type_name else module.params["types"]
+    warnings = []
     try:
-        records, scopes, failed = run_gather(module.params, types)
+        records, scopes, failed = run_gather(module.params, types, warnings=warnings)
     except ConfigurationError as exc:
         module.fail_json(msg=exc.message)
     except CmdbError as exc:
@@ -99,8 +120,17 @@ def run_info_module(type_name=None):
         )
     result = dict(changed=False, scopes=scopes)
     result.update(records)
+    for message in warnings:
+        module.warn(message)
     if failed and module.params.get("strict"):
         module.fail_json(msg="strict is set and %d listing(s) failed: %s" % (len(failed), "; ".join(failed)), **result)
+    if failed and module.params.get("fail_on_listing_errors", True) is not False:
+        # A failed listing must never look like an empty one: fail, with what did succeed.
+        module.fail_json(
+            msg="%d listing(s) failed (the results of the others are returned; set fail_on_listing_errors: false "
+            "to only warn): %s" % (len(failed), "; ".join(failed)),
+            **result,
+        )
     for message in failed:
         module.warn(message)
     module.exit_json(**result)

@@ -75,10 +75,12 @@ options:
   sections:
     description:
       - What to return. V(changes) is added when O(changes_since) is given.
+      - V(sync_status) is, per cloud, region and type, the last successful sync, its age and
+        whether it is stale; V(identities) the credentials (never a secret) that fed each cloud.
     type: list
     elements: str
-    choices: [resources, changes, accounts, counts, sync_runs]
-    default: [resources, accounts, counts]
+    choices: [resources, changes, accounts, counts, sync_runs, sync_status, identities]
+    default: [resources, accounts, counts, sync_status]
 extends_documentation_fragment:
   - cmdb.openstack.cmdb
 attributes:
@@ -154,6 +156,29 @@ sync_runs:
   returned: when O(sections) contains V(sync_runs)
   type: list
   elements: dict
+sync_status:
+  description:
+    - Per cloud, region and type, C(last_ok) (the end of the last successful sync; one definition,
+      also used by the inventory), C(age) in seconds, C(interval) (the account's, else the
+      catalog's default), C(stale) (never synced successfully, or longer ago than twice the
+      interval), C(last_status) and C(last_run_at) of the newest run, and C(left_catalog) (the
+      newest run found the service gone from the catalog after earlier successful syncs; its
+      items are kept and no longer updated).
+  returned: when O(sections) contains V(sync_status)
+  type: list
+  elements: dict
+  sample:
+    - {"cloud": "demo", "region": "RegionOne", "type": "servers", "last_ok": "2026-11-23T11:44:48Z",
+       "age": 120, "interval": 300, "stale": false, "last_status": "ok",
+       "last_run_at": "2026-11-23T11:44:40Z", "left_catalog": false}
+identities:
+  description:
+    - Per cloud, the identity that feeds it (C(auth_url), C(project_id), C(project_domain_id),
+      C(user_id) or C(application_credential_id); never a secret), its C(fingerprint),
+      C(first_seen) and C(updated_at). See O(cmdb.openstack.cmdb_sync#module:accept_identity_change).
+  returned: when O(sections) contains V(identities)
+  type: list
+  elements: dict
 cmdb_url:
   description: The database read (password hidden).
   returned: always
@@ -185,8 +210,8 @@ def main():
             sections=dict(
                 type="list",
                 elements="str",
-                choices=["resources", "changes", "accounts", "counts", "sync_runs"],
-                default=["resources", "accounts", "counts"],
+                choices=["resources", "changes", "accounts", "counts", "sync_runs", "sync_status", "identities"],
+                default=["resources", "accounts", "counts", "sync_status"],
             ),
         ),
         supports_check_mode=True,

@@ -17,6 +17,9 @@ description:
     entries older than that, and the finished sync runs older than that (except the newest
     successful one of each region and type, which incremental syncs and the due logic need).
   - Live resources are never removed.
+  - The purge takes the same locks as M(cmdb.openstack.cmdb_sync) for every cloud, region and type
+    whose tombstones it removes, so it waits for a sync of those scopes to finish (up to
+    O(lock_timeout)) and never removes a row that a running sync is reviving.
 author:
   - cmdb.openstack maintainers (@cmdb-openstack)
 options:
@@ -29,6 +32,12 @@ options:
     description: Only purge these clouds (default every cloud).
     type: list
     elements: str
+  lock_timeout:
+    description:
+      - Seconds to wait for a running sync of a cloud, region and type whose tombstones are to be
+        removed.
+    type: int
+    default: 600
 extends_documentation_fragment:
   - cmdb.openstack.cmdb
 attributes:
@@ -85,6 +94,7 @@ def main():
         argument_spec=modules.cmdb_argument_spec(
             older_than=dict(type="str", required=True),
             cloud=dict(type="list", elements="str"),
+            lock_timeout=dict(type="int", default=600),
         ),
         supports_check_mode=True,
     )

@@ -39,7 +39,9 @@ options:
         this module are merged over them (for example O(auth) with only the C(password) from a
         vaulted variable).
       - The account name is the cloud name of the records. Without O(account), the cloud name is
-        the C(clouds.yaml) name (or a C(name) key of a O(cloud) dictionary).
+        the C(clouds.yaml) name (or a C(name) key of a O(cloud) dictionary). A cloud given only by
+        C(OS_*) variables (or a O(cloud) dictionary without C(name)) is named after the identity
+        host and the project, C(<host>[:<port>]/<project>), with a warning advising to name it.
       - An authentication failure is recorded on the account (see M(cmdb.openstack.cmdb_info)).
     type: str
   types:
@@ -91,9 +93,27 @@ options:
     default: 1d
   strict:
     description:
-      - Fail when any region and type could not be synchronized (anything but C(ok) and
-        C(not_in_catalog)). Without it the module fails only when no listing succeeded at all,
-        and reports the others as warnings and in RV(scopes).
+      - Fail when any region and type could not be synchronized, even with
+        O(fail_on_scope_errors=false) (the default O(fail_on_scope_errors=true) already does).
+    type: bool
+    default: false
+  fail_on_scope_errors:
+    description:
+      - Fail the task when any region and type could not be synchronized (anything but C(ok) and
+        C(not_in_catalog), for example C(forbidden), C(error) or C(refused_empty)). What did
+        succeed is applied first either way.
+      - With V(false) the task fails only when no listing succeeded at all, and reports the
+        others as warnings and in RV(scopes) and RV(failed_scopes).
+    type: bool
+    default: true
+  accept_identity_change:
+    description:
+      - The CMDB remembers which credentials fed each cloud name (identity service URL, project
+        and its domain, user or application credential; never a secret). A run with other
+        credentials under the same name is refused, because it would mark the items the other
+        account sees as deleted.
+      - Set V(true) once when the cloud really moved to the new credentials; the new identity is
+        then stored. Otherwise give the cloud another name.
     type: bool
     default: false
   lock_timeout:
@@ -196,6 +216,14 @@ failed_scopes:
   description: How many regions and types could not be synchronized.
   returned: success
   type: int
+left_catalog:
+  description:
+    - The regions and types whose service left the service catalog although they were
+      synchronized successfully before (also a warning); their items are kept, no longer updated.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"region": "RegionOne", "type": "load_balancers", "last_ok": "2026-11-23T11:44:48Z", "live": 4}]
 duration:
   description: Seconds the sync took.
   returned: always
@@ -220,7 +248,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.cmdb.openstack.plugins.module_utils import connection
 from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb import modules
-from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb.sync import run_sync
+from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb.identity import run_cmdb_sync
 from ansible_collections.cmdb.openstack.plugins.module_utils.errors import CmdbError
 
 
@@ -237,6 +265,8 @@ def main():
             allow_empty_sweep=dict(type="bool", default=False),
             full_sync_interval=dict(type="raw", default="1d"),
             strict=dict(type="bool", default=False),
+            fail_on_scope_errors=dict(type="bool", default=True),
+            accept_identity_change=dict(type="bool", default=False),
             lock_timeout=dict(type="int", default=600),
             resolve_member_ports=dict(type="bool", default=False),
         )
@@ -248,7 +278,7 @@ def main():
     module.no_log_values.update(modules.url_secrets(module.params.get("cmdb_url")))
     modules.check_libraries(module)
     try:
-        result = run_sync(module.params, check_mode=module.check_mode, diff=module._diff)
+        result = run_cmdb_sync(module.params, check_mode=module.check_mode, diff=module._diff)
     except CmdbError as exc:
         module.fail_json(msg=exc.message)
     warnings = result.pop("warnings", [])

@@ -140,12 +140,11 @@ def read_cmdb(store, clouds=None, regions=None, projects=None, max_age=3600, inc
     """
     import sqlalchemy as sa
 
-    from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb import schema
+    from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb import queries, schema
 
     now = _naive(now) or utcnow()
     res = schema.resources
     rel = schema.relations
-    runs = schema.sync_runs
 
     def scoped(query, table, cloud_col="cloud"):
         if clouds:
@@ -197,19 +196,14 @@ def read_cmdb(store, clouds=None, regions=None, projects=None, max_age=3600, inc
         ),
         res,
     )
-    sync_q = scoped(
-        sa.select(runs.c.cloud, runs.c.region, sa.func.max(runs.c.started_at).label("synced_at"))
-        .where(runs.c.type == "servers", runs.c.status == "ok")
-        .group_by(runs.c.cloud, runs.c.region),
-        runs,
-    )
-
     reader = store.read() if hasattr(store, "read") else _engine_reader(store)
     with reader as connection:
         servers = connection.execute(server_q).fetchall()
         relations = connection.execute(relation_q).fetchall()
         names = connection.execute(names_q).fetchall()
-        synced = connection.execute(sync_q).fetchall()
+        # The one definition of "last successful sync" (cmdb_info uses it too).
+        last_ok = queries.last_ok_syncs(connection, clouds or None, regions or None, ["servers"])
+        status = queries.sync_status(connection, clouds or None, regions or None, now=now)
 
     lookup = {}
     for row in names:
@@ -232,15 +226,13 @@ def read_cmdb(store, clouds=None, regions=None, projects=None, max_age=3600, inc
                 }
             )
 
-    synced_at = {(row[0], row[1]): _naive(row[2]) for row in synced}
-
     views = []
     newest = {}
     for row in servers:
         cloud, region, sid = row[0], row[1], row[2]
         attributes = _json(row[8])
         last_seen = _naive(row[10])
-        confirmed = synced_at.get((cloud, region))
+        confirmed = queries.confirmed_at(last_ok, cloud, region, "servers", row[4])
         if confirmed is not None and row[11] is None and (last_seen is None or confirmed > last_seen):
             # Unchanged servers are not rewritten by a sync: the last complete servers sync of the
             # region confirms every server it did not mark deleted.
@@ -278,7 +270,17 @@ def read_cmdb(store, clouds=None, regions=None, projects=None, max_age=3600, inc
                     "their hosts are marked stale. Run cmdb.openstack.cmdb_sync (playbooks/sync.yml) for this cloud"
                     % (cloud, region, _age_text(age), seen.replace(microsecond=0).isoformat(), _age_text(max_age))
                 )
-    info = {"servers": len(views), "regions": {"%s/%s" % key: value.isoformat() for key, value in newest.items()}}
+    for entry in status:
+        if entry["left_catalog"]:
+            warnings.append(
+                "cloud %r region %r: the service of %s left the service catalog (last synced %s); the CMDB keeps "
+                "its items as they were" % (entry["cloud"], entry["region"], entry["type"], entry["last_ok"])
+            )
+    info = {
+        "servers": len(views),
+        "regions": {"%s/%s" % key: value.isoformat() for key, value in newest.items()},
+        "sync_status": status,
+    }
     return InventoryData(views=views, warnings=warnings, info=info)
 
 
@@ -436,13 +438,15 @@ class _TrimmingConsumer:
 
 
 def _live_one(target, types, all_projects, server_filters, open_cloud, gather):
-    """(records_by_type, failures) for one cloud; never raises."""
+    """(records_by_type, failures, warnings) for one cloud; never raises."""
     name = target["name"]
     records = {}
     failures = []
+    warnings = []
     session = None
     try:
         session = open_cloud(target["params"], name=name)
+        warnings.extend(getattr(session, "warnings", None) or [])
         filters = {"servers": dict(server_filters)} if server_filters else None
         consumer = _TrimmingConsumer()
         reports = gather(session, list(types), all_projects=all_projects, filters=filters, consumer=consumer)
@@ -453,7 +457,12 @@ def _live_one(target, types, all_projects, server_filters, open_cloud, gather):
                 if scope.type == "servers":
                     failures.append(Failure(name, report.message, region=scope.region, status=report.status))
                     continue
-                # A missing listing of names only loses names, not hosts.
+                # A missing listing of names only loses names, not hosts: a warning, not a failure.
+                if report.status != "not_in_catalog":
+                    warnings.append(
+                        "cloud %r region %r: %s not listed (%s), the hosts lack their names: %s"
+                        % (name, scope.region, scope.type, report.status, report.message)
+                    )
                 continue
             records.setdefault(scope.type, []).extend(kept if kept is not None else (report.records or ()))
     except BaseException as exc:
@@ -468,7 +477,7 @@ def _live_one(target, types, all_projects, server_filters, open_cloud, gather):
                 session.close()
             except Exception:  # noqa: S110 - closing is best effort
                 pass
-    return records, failures
+    return records, failures, warnings
 
 
 def read_live(
@@ -506,6 +515,7 @@ def read_live(
         threads.append((target, thread))
     deadline = time.monotonic() + timeout if timeout else None
     failures = []
+    warnings = []
     merged = {}
     for target, thread in threads:
         thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
@@ -514,12 +524,13 @@ def read_live(
                 Failure(target["name"], "did not answer within %s seconds (timeout)" % timeout, status="timeout")
             )
             continue
-        records, cloud_failures = results[target["name"]]
+        records, cloud_failures, cloud_warnings = results[target["name"]]
         failures.extend(cloud_failures)
+        warnings.extend(cloud_warnings)
         for rtype, items in records.items():
             merged.setdefault(rtype, []).extend(items)
     views = live_views(merged, now=now)
-    return InventoryData(views=views, failures=failures)
+    return InventoryData(views=views, failures=failures, warnings=warnings)
 
 
 def clouds_yaml_names(config_files=None):

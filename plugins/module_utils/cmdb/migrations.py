@@ -160,8 +160,24 @@ def _rev_0001_initial(op):
     )
 
 
+def _rev_0002_cloud_identities(op):
+    """What fed each CMDB cloud (auth URL, project, user or application credential; never a secret),
+    so that a run with other credentials cannot write under, and sweep, another account's cloud name."""
+    op.create_table(
+        "cloud_identities",
+        sa.Column("cloud", sa.String(NAME_LEN), primary_key=True),
+        sa.Column("fingerprint", sa.String(HASH_LEN), nullable=False),
+        sa.Column("identity", json_type(), nullable=False),
+        sa.Column("first_seen", sa.DateTime(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(), nullable=False),
+    )
+
+
 #: Ordered revisions: (revision id, function). Append only.
-REVISIONS = (("0001_initial", _rev_0001_initial),)
+REVISIONS = (
+    ("0001_initial", _rev_0001_initial),
+    ("0002_cloud_identities", _rev_0002_cloud_identities),
+)
 HEAD = REVISIONS[-1][0]
 
 

@@ -72,19 +72,58 @@ def parse_time(value, field, now=None):
     return (now or utcnow()) - datetime.timedelta(seconds=seconds)
 
 
-def _like(pattern):
-    """A shell-style pattern (``web-*``, ``db-?``) as a LIKE pattern with ``\\`` as escape."""
-    out = []
-    for char in str(pattern):
-        if char in "%_\\":
-            out.append("\\" + char)
-        elif char == "*":
-            out.append("%")
-        elif char == "?":
-            out.append("_")
-        else:
-            out.append(char)
-    return "".join(out).lower()
+def name_matcher(patterns):
+    """A function telling whether a name matches one of the shell-style ``patterns``, ignoring case.
+
+    Matched in Python on ``str.casefold()``: SQLite's ``lower()`` folds ASCII letters only and
+    PostgreSQL's depends on the database's locale, so ``Ünïcødé-Server`` would match ``ünï*`` on
+    one backend and not on the other. Same filter, same answer everywhere.
+    """
+    parts = []
+    for pattern in patterns:
+        regex = []
+        for char in str(pattern).casefold():
+            if char == "*":
+                regex.append(".*")
+            elif char == "?":
+                regex.append(".")
+            else:
+                regex.append(re.escape(char))
+        parts.append("(?:%s)" % "".join(regex))
+    compiled = re.compile(r"\A(?:%s)\Z" % "|".join(parts), re.DOTALL)
+
+    def matches(value):
+        return value is not None and compiled.match(str(value).casefold()) is not None
+
+    return matches
+
+
+def _rows_matching_names(conn, query, patterns, limit):
+    """The rows of ``query`` (in its order) whose ``name`` matches ``patterns`` (see ``name_matcher``).
+
+    The names are read first (small rows), the full rows (attributes) only for the matches.
+    """
+    res = schema.resources
+    matches = name_matcher(patterns)
+    keys_query = query.with_only_columns(res.c.cloud, res.c.region, res.c.type, res.c.id, res.c.name)
+    keys = []
+    for row in conn.execute(keys_query):
+        if matches(row.name):
+            keys.append((row.cloud, row.region, row.type, row.id))
+            if limit and len(keys) >= int(limit):
+                break
+    groups = {}
+    for c, g, t, rid in keys:
+        groups.setdefault((c, g, t), []).append(rid)
+    found = {}
+    for (c, g, t), idlist in groups.items():
+        for i in range(0, len(idlist), BATCH):
+            chunk = idlist[i : i + BATCH]
+            for row in conn.execute(
+                sa.select(res).where(res.c.cloud == c, res.c.region == g, res.c.type == t, res.c.id.in_(chunk))
+            ):
+                found[(row.cloud, row.region, row.type, row.id)] = row
+    return [found[key] for key in keys if key in found]
 
 
 def _as_list(value):
@@ -95,29 +134,128 @@ def _as_list(value):
     return [str(value)]
 
 
-def last_ok_syncs(conn, cloud=None):
-    """``{(cloud, region, type, project_id): finished_at}`` of the last successful (``ok``) sync per scope."""
+def last_ok_syncs(conn, cloud=None, region=None, types=None):
+    """THE last successful sync: ``{(cloud, region, type, project_id): finished_at}``.
+
+    The newest ``finished_at`` of the runs with status ``ok`` per scope (``project_id`` None: a run
+    of every project). ``cmdb_info``, the inventory and the staleness report all use this one
+    definition; an ``ok`` run confirms every live item of its scope (and project) at its end.
+    """
     runs = schema.sync_runs
     query = (
         sa.select(
             runs.c.cloud, runs.c.region, runs.c.type, runs.c.project_id, sa.func.max(runs.c.finished_at).label("at")
         )
-        .where(runs.c.status == "ok")
+        .where(runs.c.status == "ok", runs.c.finished_at.is_not(None))
         .group_by(runs.c.cloud, runs.c.region, runs.c.type, runs.c.project_id)
     )
     if cloud:
-        query = query.where(runs.c.cloud.in_(cloud))
-    return dict(((r.cloud, r.region, r.type, r.project_id), r.at) for r in conn.execute(query))
+        query = query.where(runs.c.cloud.in_(_as_list(cloud)))
+    if region:
+        query = query.where(runs.c.region.in_(_as_list(region)))
+    if types:
+        query = query.where(runs.c.type.in_(_as_list(types)))
+    return dict(((r.cloud, r.region, r.type, r.project_id), _naive(r.at)) for r in conn.execute(query))
+
+
+def _naive(value):
+    """A datetime from the database (SQLite may hand back text through a type_coerce) as naive UTC."""
+    if value is None or isinstance(value, datetime.datetime):
+        return value
+    return parse_time(str(value), "finished_at")
+
+
+def confirmed_at(last_ok, cloud, region, rtype, project_id):
+    """When the last successful sync confirmed a live item of this scope and project (or None)."""
+    best = None
+    for project in (None, project_id):
+        at = last_ok.get((cloud, region, rtype, project))
+        if at is not None and (best is None or at > best):
+            best = at
+    return best
 
 
 def effective_last_seen(row, last_ok):
     seen = row.last_seen
     if row.deleted_at is None:
-        for project in (None, row.project_id):
-            at = last_ok.get((row.cloud, row.region, row.type, project))
-            if at is not None and at > seen:
-                seen = at
+        at = confirmed_at(last_ok, row.cloud, row.region, row.type, row.project_id)
+        if at is not None and at > seen:
+            seen = at
     return seen
+
+
+def _intervals(conn, clouds):
+    """``{cloud: {type: seconds}}``: an account's interval per type, else the catalog's default."""
+    from ansible_collections.cmdb.openstack.plugins.module_utils import catalog
+
+    defaults = dict((name, rtype.default_interval) for name, rtype in catalog.RESOURCE_TYPES.items())
+    out = {}
+    cl = schema.clouds
+    query = sa.select(cl.c.name, cl.c.settings).where(cl.c.deleted_at.is_(None))
+    if clouds:
+        query = query.where(cl.c.name.in_(list(clouds)))
+    for row in conn.execute(query):
+        intervals = dict(defaults)
+        settings = row.settings if isinstance(row.settings, dict) else {}
+        for name, entry in settings.items():
+            interval = entry.get("interval") if isinstance(entry, dict) else None
+            if name in intervals and isinstance(interval, int) and not isinstance(interval, bool) and interval > 0:
+                intervals[name] = interval
+        out[row.name] = intervals
+    return out, defaults
+
+
+def sync_status(conn, cloud=None, region=None, types=None, now=None):
+    """Per cloud, region and type: the last successful sync, its age, and whether it is ``stale``.
+
+    ``stale``: never synced successfully, or longer ago than twice the type's interval (the
+    account's setting, else the catalog's default). ``left_catalog``: the newest run found the
+    service gone from the catalog although the type was synced successfully before.
+    """
+    now = now or utcnow()
+    runs = schema.sync_runs
+    last_ok = last_ok_syncs(conn, cloud, region, types)
+    newest = sa.select(sa.func.max(runs.c.id).label("id")).group_by(runs.c.cloud, runs.c.region, runs.c.type)
+    if cloud:
+        newest = newest.where(runs.c.cloud.in_(_as_list(cloud)))
+    if region:
+        newest = newest.where(runs.c.region.in_(_as_list(region)))
+    if types:
+        newest = newest.where(runs.c.type.in_(_as_list(types)))
+    latest = {}
+    for row in conn.execute(
+        sa.select(runs.c.cloud, runs.c.region, runs.c.type, runs.c.status, runs.c.started_at).where(
+            runs.c.id.in_(newest.scalar_subquery())
+        )
+    ):
+        latest[(row.cloud, row.region, row.type)] = (row.status, _naive(row.started_at))
+    scopes = {}
+    for (c, g, t, _project), at in last_ok.items():
+        if (c, g, t) not in scopes or at > scopes[(c, g, t)]:
+            scopes[(c, g, t)] = at
+    for key in latest:
+        scopes.setdefault(key, None)
+    per_cloud, defaults = _intervals(conn, sorted(set(key[0] for key in scopes)))
+    out = []
+    for (c, g, t), at in sorted(scopes.items()):
+        interval = per_cloud.get(c, defaults).get(t)
+        age = None if at is None else max(0, int((now - at).total_seconds()))
+        status, started = latest.get((c, g, t), (None, None))
+        out.append(
+            {
+                "cloud": c,
+                "region": g,
+                "type": t,
+                "last_ok": iso(at),
+                "age": age,
+                "interval": interval,
+                "stale": age is None or (bool(interval) and age > 2 * interval),
+                "last_status": status,
+                "last_run_at": iso(started),
+                "left_catalog": status == "not_in_catalog" and at is not None,
+            }
+        )
+    return out
 
 
 def find_resources(
@@ -151,18 +289,19 @@ def find_resources(
         query = query.where(sa.func.upper(res.c.status).in_([s.upper() for s in _as_list(status)]))
     if ids:
         query = query.where(res.c.id.in_(_as_list(ids)))
-    if name:
-        patterns = [sa.func.lower(res.c.name).like(_like(p), escape="\\") for p in _as_list(name)]
-        query = query.where(sa.or_(*patterns))
     if not include_deleted:
         query = query.where(res.c.deleted_at.is_(None))
-    query = query.order_by(res.c.cloud, res.c.region, res.c.type, res.c.name, res.c.id)
-    if limit:
+    order = (res.c.cloud, res.c.region, res.c.type, res.c.name, res.c.id)
+    query = query.order_by(*order)
+    if limit and not name:
         query = query.limit(int(limit))
     out = []
     with store.read() as conn:
         last_ok = last_ok_syncs(conn, cloud)
-        rows = conn.execute(query).fetchall()
+        if name:
+            rows = _rows_matching_names(conn, query, _as_list(name), limit)
+        else:
+            rows = conn.execute(query).fetchall()
         for row in rows:
             record = {
                 "id": row.id,
@@ -290,6 +429,25 @@ def find_accounts(store, cloud=None, include_deleted=False):
     return out
 
 
+def find_identities(store, cloud=None):
+    """Every stored identity (for ``cmdb_info``), by cloud name."""
+    table = schema.cloud_identities
+    query = sa.select(table).order_by(table.c.cloud)
+    if cloud:
+        query = query.where(table.c.cloud.in_(_as_list(cloud)))
+    with store.read() as conn:
+        return [
+            {
+                "cloud": row.cloud,
+                "fingerprint": row.fingerprint,
+                "identity": row.identity,
+                "first_seen": iso(row.first_seen),
+                "updated_at": iso(row.updated_at),
+            }
+            for row in conn.execute(query)
+        ]
+
+
 def find_sync_runs(store, cloud=None, limit=100):
     """The newest sync runs (one row per scope and run), newest first."""
     runs = schema.sync_runs
@@ -334,26 +492,62 @@ def counts(store, cloud=None):
     return out
 
 
-def purge(store, older_than, cloud=None, check_mode=False, now=None):
+def purge(store, older_than, cloud=None, check_mode=False, now=None, lock_timeout=600):
     """Delete tombstones (and their edges) and change-log entries older than ``older_than`` seconds.
 
     Finished sync runs older than that go too, except the newest applied one per scope and mode
     (incremental sync and the due logic need them). Returns the counts (what would go in check mode).
+
+    A sync may be about to revive a tombstone (its listing is staged, its apply not yet done): the
+    purge takes the sync locks of every scope whose tombstones it deletes (the lease locks a sync
+    holds for its whole run, and on PostgreSQL the advisory lock of each scope's apply), so it
+    waits for such a sync (up to ``lock_timeout`` seconds) and never deletes a row a sync writes.
     """
+    from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb.store import LeaseLock, sync_lock_name
+
     cutoff = (now or utcnow()) - datetime.timedelta(seconds=older_than)
-    res, rel, ch, runs = schema.resources, schema.relations, schema.changes, schema.sync_runs
+    res = schema.resources
     clouds = _as_list(cloud)
+    lock = None
+    if not check_mode:
+        with store.read() as conn:
+            query = (
+                sa.select(res.c.cloud, res.c.region, res.c.type)
+                .where(res.c.deleted_at.is_not(None), res.c.deleted_at < cutoff)
+                .distinct()
+            )
+            if clouds:
+                query = query.where(res.c.cloud.in_(clouds))
+            scopes = sorted(tuple(row) for row in conn.execute(query))
+        if scopes:
+            lock = LeaseLock(store, [sync_lock_name(*scope) for scope in scopes])
+            lock.acquire(timeout=lock_timeout)
+    try:
+        return _purge_locked(store, cutoff, clouds, check_mode, locked=None if lock is None else scopes)
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def _purge_locked(store, cutoff, clouds, check_mode, locked):
+    res, rel, ch, runs = schema.resources, schema.relations, schema.changes, schema.sync_runs
     result = {"resources": 0, "relations": 0, "changes": 0, "sync_runs": 0, "cutoff": iso(cutoff)}
 
     def cloud_filter(column):
         return column.in_(clouds) if clouds else sa.true()
 
     with store.write() as conn:
+        for scope in locked or ():
+            store.lock_scope_for_apply(conn, *scope)  # PostgreSQL: wait for an apply in progress
         doomed = conn.execute(
             sa.select(res.c.cloud, res.c.region, res.c.type, res.c.id).where(
                 res.c.deleted_at.is_not(None), res.c.deleted_at < cutoff, cloud_filter(res.c.cloud)
             )
         ).fetchall()
+        if not check_mode:
+            # Only the scopes whose locks are held (a tombstone of another scope waits for the next purge).
+            held = set(locked or ())
+            doomed = [row for row in doomed if (row.cloud, row.region, row.type) in held]
         groups = {}
         for row in doomed:
             groups.setdefault((row.cloud, row.region, row.type), []).append(row.id)
@@ -409,7 +603,7 @@ def run_info(params, now=None):
     """``cmdb_info``: the result dict for the module's parameters."""
     from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb.store import open_store
 
-    sections = list(params.get("sections") or ["resources", "accounts", "counts"])
+    sections = list(params.get("sections") or ["resources", "accounts", "counts", "sync_status"])
     since = parse_time(params.get("changes_since"), "changes_since", now=now)
     if since is not None and "changes" not in sections:
         sections.append("changes")
@@ -448,6 +642,13 @@ def run_info(params, now=None):
             result["counts"] = counts(store, cloud=params.get("cloud"))
         if "sync_runs" in sections:
             result["sync_runs"] = find_sync_runs(store, cloud=params.get("cloud"), limit=params.get("limit") or 100)
+        if "sync_status" in sections:
+            with store.read() as conn:
+                result["sync_status"] = sync_status(
+                    conn, cloud=params.get("cloud"), region=params.get("region"), types=types, now=now
+                )
+        if "identities" in sections:
+            result["identities"] = find_identities(store, cloud=params.get("cloud"))
         return result
     finally:
         store.close()
@@ -458,9 +659,17 @@ def run_purge(params, check_mode=False, now=None):
     from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb.store import open_store
 
     older_than = parse_interval(params.get("older_than"), field="older_than")
+    lock_timeout = params.get("lock_timeout")
     store = open_store(params.get("cmdb_url"))
     try:
-        purged = purge(store, older_than, cloud=params.get("cloud"), check_mode=check_mode, now=now)
+        purged = purge(
+            store,
+            older_than,
+            cloud=params.get("cloud"),
+            check_mode=check_mode,
+            now=now,
+            lock_timeout=600 if lock_timeout is None else lock_timeout,
+        )
     finally:
         store.close()
     total = purged["resources"] + purged["changes"] + purged["sync_runs"]

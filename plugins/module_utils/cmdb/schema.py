@@ -148,6 +148,15 @@ def _build(metadata):
         sa.Column("acquired_at", sa.DateTime(), nullable=False),
         sa.Column("expires_at", sa.DateTime(), nullable=False),
     )
+    t["cloud_identities"] = sa.Table(
+        "cloud_identities",
+        metadata,
+        sa.Column("cloud", sa.String(NAME_LEN), primary_key=True),
+        sa.Column("fingerprint", sa.String(HASH_LEN), nullable=False),
+        sa.Column("identity", json_type(), nullable=False),
+        sa.Column("first_seen", sa.DateTime(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(), nullable=False),
+    )
     return t
 
 
@@ -161,6 +170,7 @@ if HAS_SQLALCHEMY:
     sync_runs = TABLES["sync_runs"]
     staging = TABLES["staging"]
     locks = TABLES["locks"]
+    cloud_identities = TABLES["cloud_identities"]
 else:  # pragma: no cover
     metadata = TABLES = None
-    clouds = resources = relations = changes = sync_runs = staging = locks = None
+    clouds = resources = relations = changes = sync_runs = staging = locks = cloud_identities = None

@@ -41,7 +41,7 @@ from ansible_collections.cmdb.openstack.plugins.module_utils.errors import Store
 
 #: The schema revision this code reads and writes: ``migrations.HEAD`` (a unit test keeps them equal).
 #: A read-only open (``migrate=False``) checks it with one cheap query instead of importing Alembic.
-SCHEMA_HEAD = "0001_initial"
+SCHEMA_HEAD = "0002_cloud_identities"
 VERSION_TABLE = "alembic_version"
 
 DEFAULT_URL = "sqlite:///~/.local/share/cmdb.openstack/cmdb.sqlite"
@@ -309,6 +309,11 @@ def open_store(url=None, migrate=True):
 
 # --------------------------------------------------------------------------------------------
 # Lease locks: two runs of the same scope never interleave.
+
+
+def sync_lock_name(cloud, region, rtype):
+    """The lease lock a sync holds on a scope for its whole run (``cmdb_purge`` takes the same)."""
+    return "sync:%s/%s/%s" % (cloud, region, rtype)
 
 
 def lock_owner():

@@ -142,10 +142,14 @@ def test_forbidden_failing_and_empty_listings_delete_nothing(cmdb, cloud):
 
     before = state()
 
-    # a user without the load-balancer role: that scope is forbidden, the rest is synced
+    # a user without the load-balancer role: that scope is forbidden, the rest is synced, and the
+    # task fails (issue 17: failures are visible) unless fail_on_scope_errors is false
     forbidden = cmdb.run("cmdb_sync", cloud="demo-nolb", types=["load_balancers", "flavors"])
     assert [s["status"] for s in forbidden["scopes"]] == ["forbidden", "ok"]
-    assert not forbidden.get("failed") and "load_balancers forbidden (HTTP 403)" in forbidden["msg"]
+    assert forbidden.get("failed") is True and "load_balancers forbidden (HTTP 403)" in forbidden["msg"]
+    assert forbidden["summary"]["flavors"]["new"] > 0  # applied before failing
+    relaxed = cmdb.run("cmdb_sync", cloud="demo-nolb", types=["load_balancers", "flavors"], fail_on_scope_errors=False)
+    assert not relaxed.get("failed") and "load_balancers forbidden (HTTP 403)" in relaxed["msg"]
     # when no listing at all succeeded, the task fails (and still deletes nothing)
     only = cmdb.run("cmdb_sync", cloud="demo-nolb", types=["load_balancers"])
     assert only.get("failed") is True and only["scopes"][0]["status"] == "forbidden"
@@ -161,8 +165,9 @@ def test_forbidden_failing_and_empty_listings_delete_nothing(cmdb, cloud):
     # an empty complete listing where items existed
     for item in cloud.store.list("volumes"):
         cloud.store.delete("volumes", item["id"])
-    empty = cmdb.sync(types=["volumes"])
+    empty = cmdb.run("cmdb_sync", cloud="demo", types=["volumes"])
     assert empty["scopes"][0]["status"] == "refused_empty"
+    assert empty.get("failed") is True and "allow_empty_sweep" in empty["msg"]  # visible, not applied
     assert state() == before
 
     swept = cmdb.sync(types=["volumes"], allow_empty_sweep=True)

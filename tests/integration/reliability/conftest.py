@@ -135,6 +135,8 @@ SYNC_PER_HOST_PLAYBOOK = """\
             cmdb_url: "{{ cmdb_url }}"
             full_sync_interval: 0
             strict: "{{ sync_strict | default(false) }}"
+            # the matrix checks each scope's outcome; a failed scope failing the task is in test_visible_failures
+            fail_on_scope_errors: "{{ sync_fail_on_scope_errors | default(false) }}"
             allow_empty_sweep: "{{ sync_allow_empty_sweep | default(false) }}"
           register: sync_result
       always:

@@ -11,6 +11,7 @@ import json
 import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlparse
 
 import pytest
 import yaml
@@ -256,7 +257,15 @@ def test_os_environment_variables(clean_env, keystone):
     clean_env.setenv("OS_REGION_NAME", "RegionOne")
     session = connection.open_cloud({})
     assert session.regions == ["RegionOne"]
-    assert session.name == "127.0.0.1"
+    # host, port and project: two RC files of one identity host never share a CMDB cloud name
+    port = urlparse(keystone.auth_url).port
+    assert session.name == "127.0.0.1:%d/admin" % port
+    assert len(session.warnings) == 1 and "name it" in session.warnings[0] and session.name in session.warnings[0]
+    assert MARKER not in session.warnings[0]
+    session.close()
+    clean_env.setenv("OS_PROJECT_NAME", "alpha")
+    session = connection.open_cloud({})
+    assert session.name == "127.0.0.1:%d/alpha" % port
     session.close()
 
 

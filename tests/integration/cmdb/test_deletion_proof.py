@@ -15,10 +15,10 @@ import time
 
 import pytest
 import sqlalchemy as sa
-from os_simulator import svc_compute
 
 from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb import schema
 from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb.store import open_store
+from os_simulator import svc_compute
 
 SERVERS = 20
 PAGE = 5  # the simulator's page size: 4 pages of servers

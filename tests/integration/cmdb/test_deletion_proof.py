@@ -37,12 +37,12 @@ def sqlite_url(tmp_path):
 
 
 class Cmdb:
-    def __init__(self, ansible, url, cloud, tmp_path):
+    def __init__(self, ansible, url, cloud, tmp_path, user="admin"):
         self.ansible = ansible
         self.url = url
         self.cloud = cloud
         path = tmp_path / "clouds.yaml"
-        cloud.sim.write_clouds_yaml(str(path), {"proof": cloud.clouds_yaml_entry(user="admin")})
+        cloud.sim.write_clouds_yaml(str(path), {"proof": cloud.clouds_yaml_entry(user=user)})
         self.env = {"OS_CLIENT_CONFIG_FILE": str(path)}
 
     def sync(self, types=("servers",), **args):
@@ -269,26 +269,29 @@ def test_down_cell_unknown_records_never_overwrite_the_cmdb(cmdb, cloud):
 # -- visibility follows the token -----------------------------------------------------------------------
 
 
-def test_admin_role_removed_only_the_tokens_project_is_swept(cmdb, cloud):
+def test_admin_role_removed_only_the_tokens_project_is_swept(ansible, sqlite_url, cloud, tmp_path):
+    # an operator account with the admin role on a project that owns volumes
+    ops = cloud.add_user("ops", project=cloud.projects[0]["id"], roles=("reader", "member", "admin"))
+    cmdb = Cmdb(ansible, sqlite_url, cloud, tmp_path, user="ops")
     _baseline(cmdb, types=("volumes", "networks", "flavors"))
-    admin = cloud.users["admin"]
-    own = admin["project"]
+    own = ops["project"]
     volumes = cloud.store.list("volumes")
     mine = [v for v in volumes if v["os-vol-tenant-attr:tenant_id"] == own]
     others = [v for v in volumes if v["os-vol-tenant-attr:tenant_id"] != own]
-    assert others, "the seed must have volumes of other projects"
+    assert len(mine) >= 2 and others, "the seed must have volumes of the user's project and of others"
+    assert len(cmdb.live("volumes")) == len(volumes)
     time.sleep(1.1)
-    admin["roles"] = ["reader", "member"]  # another team removed the admin role
-    if mine:
-        cloud.store.delete("volumes", mine[0]["id"])
+    ops["roles"] = ["reader", "member"]  # another team removed the admin role
+    cloud.store.delete("volumes", mine[0]["id"])
     cloud.store.delete("volumes", others[0]["id"])
     result = cmdb.sync(types=("volumes", "networks", "flavors"))
     volumes_scope = _scope(result, "volumes")
     live = cmdb.live("volumes")
     # the other projects' volumes, listed no more, are not marked deleted (even the one really gone:
-    # this token cannot prove it)
+    # this token cannot prove it); the token's own deleted volume is
     assert {v["id"] for v in others} <= live
-    assert volumes_scope["counts"]["deleted"] == (1 if mine else 0)
+    assert mine[0]["id"] not in live and {v["id"] for v in mine[1:]} <= live
+    assert volumes_scope["counts"]["deleted"] == 1
     assert any("no admin role" in w and "volumes" in w for w in result["warnings"]), result["warnings"]
     assert any("flavors: not swept" in w for w in result["warnings"]), result["warnings"]
     assert result["summary"]["networks"]["deleted"] == 0

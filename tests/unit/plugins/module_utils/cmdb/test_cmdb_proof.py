@@ -1,0 +1,154 @@
+"""The sweep asks for proof (issue 17): CmdbWriter with a stand-in for the confirmation GETs.
+
+``confirm(region, type, ids)`` is what ``gather.Confirmer.confirm`` answers: ``gone`` (404),
+``present`` (the API still serves the item) or ``unknown`` (403, 5xx, timeout).
+"""
+
+from __future__ import annotations
+
+from cmdb_helpers import changes, live, record, rows, sync
+
+from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb import schema
+
+
+class Confirm:
+    """Answers ``verdicts[id]`` (default: gone) and records every call."""
+
+    def __init__(self, verdicts=None):
+        self.verdicts = verdicts or {}
+        self.calls = []
+
+    def __call__(self, region, rtype, ids):
+        self.calls.append(list(ids))
+        return {rid: (self.verdicts.get(rid, "gone"), "HTTP %s" % rid) for rid in ids}
+
+    @property
+    def asked(self):
+        return [rid for call in self.calls for rid in call]
+
+
+def _ids(n, prefix="s"):
+    return ["%s%03d" % (prefix, i) for i in range(n)]
+
+
+def test_no_missing_item_means_no_confirmation_call(store):
+    confirm = Confirm()
+    sync(store, [record(i) for i in _ids(20)], confirm=confirm)
+    again = sync(store, [record(i) for i in _ids(20)], confirm=confirm)
+    assert again["status"] == "ok" and confirm.calls == []
+
+
+def test_only_items_whose_get_says_gone_are_tombstoned(store):
+    ids = _ids(20)
+    sync(store, [record(i) for i in ids])
+    confirm = Confirm({"s001": "unknown", "s002": "gone"})
+    result = sync(store, [record(i) for i in ids if i not in ("s001", "s002")], confirm=confirm)
+    assert sorted(confirm.asked) == ["s001", "s002"]
+    assert result["status"] == "ok"
+    assert result["counts"]["deleted"] == 1 and result["counts"]["unconfirmed"] == 1
+    assert set(live(store)) == set(ids) - {"s002"}
+    assert [c["action"] for c in changes(store, "s002")] == ["created", "deleted"]
+    assert any("s001: HTTP s001" in w for w in result["warnings"]), result["warnings"]
+
+
+def test_a_get_that_still_returns_an_item_sweeps_nothing_of_the_scope(store):
+    ids = _ids(20)
+    sync(store, [record(i) for i in ids])
+    confirm = Confirm({"s003": "present"})
+    result = sync(store, [record(i) for i in ids if i not in ("s003", "s004")], confirm=confirm)
+    assert result["status"] == "inconsistent"
+    assert "s003" in result["message"]
+    assert result["counts"]["deleted"] == 0
+    assert set(live(store)) == set(ids)  # s004 answered 404 too, but this listing is not trusted
+    run = rows(store, schema.sync_runs)[-1]
+    assert run["status"] == "inconsistent" and run["counts"]["confirmations"] == 2
+
+
+def test_confirmations_are_bounded_per_scope_and_run(store):
+    ids = _ids(100)
+    sync(store, [record(i) for i in ids])
+    kept = ids[30:]
+    confirm = Confirm()
+    first = sync(store, [record(i) for i in kept], confirm=confirm, max_confirmations=10)
+    assert len(confirm.asked) == 10
+    assert first["status"] == "ok"
+    assert first["counts"]["deleted"] == 10 and first["counts"]["unconfirmed"] == 20
+    assert any("20 over max_delete_confirmations=10" in w for w in first["warnings"]), first["warnings"]
+    second = sync(store, [record(i) for i in kept], confirm=confirm, max_confirmations=10)
+    assert second["counts"]["deleted"] == 10 and second["counts"]["unconfirmed"] == 10
+    assert len(live(store)) == 80
+
+
+def test_a_mass_vanish_is_refused_unless_every_item_is_confirmed(store):
+    ids = _ids(100)
+    sync(store, [record(i) for i in ids])
+    kept = [record(i) for i in ids[60:]]
+    # 60 of 100 missing, more than the bound: refused without a single GET
+    confirm = Confirm()
+    refused = sync(store, kept, confirm=confirm, max_confirmations=50)
+    assert refused["status"] == "refused_mass_deletion" and confirm.calls == []
+    assert "60 of 100" in refused["message"]
+    assert len(live(store)) == 100
+    # within the bound, but one answer is not a 404: still refused
+    refused = sync(store, kept, confirm=Confirm({"s010": "unknown"}), max_confirmations=200)
+    assert refused["status"] == "refused_mass_deletion" and refused["counts"]["deleted"] == 0
+    assert len(live(store)) == 100
+    # every one confirmed gone: swept
+    swept = sync(store, kept, confirm=Confirm(), max_confirmations=200)
+    assert swept["status"] == "ok" and swept["counts"]["deleted"] == 60
+    assert len(live(store)) == 40
+
+
+def test_listed_deleted_status_is_its_own_proof(store):
+    sync(store, [record("a"), record("b")])
+    confirm = Confirm()
+    result = sync(store, [record("a"), record("b", status="DELETED")], confirm=confirm)
+    assert result["counts"]["deleted"] == 1 and confirm.calls == []
+    assert set(live(store)) == {"a"}
+
+
+def test_partial_records_never_overwrite_or_create(store):
+    sync(store, [record("a"), record("b")])
+    before = live(store)
+    unknown = record("a", status="UNKNOWN")
+    del unknown["attributes"]["name"]
+    newcomer = record("c", status="UNKNOWN")
+    del newcomer["attributes"]["name"]
+    result = sync(store, [unknown, record("b"), newcomer], confirm=Confirm())
+    assert result["status"] == "ok"
+    assert result["counts"]["partial"] == 2
+    assert result["counts"]["updated"] == 0 and result["counts"]["new"] == 0 and result["counts"]["deleted"] == 0
+    assert live(store) == before  # a is as it was, c is not invented from a construct
+    assert any("partial" in w for w in result["warnings"])
+
+
+def test_a_listing_of_only_the_tokens_project_sweeps_only_that_project(store):
+    mine, theirs = _ids(10, "m"), _ids(10, "t")
+    sync(store, [record(i, project="p1") for i in mine] + [record(i, project="p2") for i in theirs])
+    confirm = Confirm()
+    # roles looked fine, but the listing of every project came back with p1's items only
+    result = sync(store, [record(i, project="p1") for i in mine[1:]], confirm=confirm, token_project="p1")
+    assert confirm.asked == ["m000"]  # a 404 for p2's items would prove nothing: not even asked
+    assert result["counts"]["deleted"] == 1
+    assert set(live(store)) == set(mine[1:]) | set(theirs)
+    assert any("holds 10 live items of other projects" in w for w in result["warnings"]), result["warnings"]
+
+
+def test_a_token_without_admin_role_sweeps_its_project_and_no_unscoped_type(store):
+    sync(store, [record("m1", project="p1"), record("t1", project="p2")])
+    flavors = [record("f1", project=None, rtype="flavors"), record("f2", project=None, rtype="flavors")]
+    sync(store, flavors, rtype="flavors")
+    confirm = Confirm()
+    servers = sync(store, [], confirm=confirm, token_project="p1", limited_visibility=True, allow_empty_sweep=True)
+    assert confirm.asked == ["m1"] and servers["counts"]["deleted"] == 1
+    assert set(live(store)) == {"t1"}
+    flavors = sync(
+        store,
+        [record("f1", project=None, rtype="flavors")],
+        rtype="flavors",
+        confirm=confirm,
+        token_project="p1",
+        limited_visibility=True,
+    )
+    assert flavors["counts"]["deleted"] == 0 and set(live(store, "flavors")) == {"f1", "f2"}
+    assert any("not swept" in w for w in flavors["warnings"])

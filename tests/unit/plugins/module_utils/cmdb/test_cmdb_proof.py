@@ -6,8 +6,11 @@
 
 from __future__ import annotations
 
+import json
+
 from cmdb_helpers import changes, live, record, rows, sync
 
+from ansible_collections.cmdb.openstack.plugins.module_utils import gather
 from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb import schema
 
 
@@ -152,3 +155,65 @@ def test_a_token_without_admin_role_sweeps_its_project_and_no_unscoped_type(stor
     )
     assert flavors["counts"]["deleted"] == 0 and set(live(store, "flavors")) == {"f1", "f2"}
     assert any("not swept" in w for w in flavors["warnings"])
+
+
+# -- gather.Confirmer: what counts as proof -------------------------------------------------------------
+
+
+class _Response:
+    def __init__(self, status, body=None, text=None):
+        self.status_code = status
+        self._body = body
+        self.text = text if text is not None else json.dumps(body)
+        self.headers = {}
+
+    def json(self):
+        if self._body is None:
+            raise ValueError("not JSON")
+        return self._body
+
+
+class _Proxy:
+    def __init__(self, answers):
+        self.answers = answers
+        self.paths = []
+
+    def get(self, path, **kwargs):
+        self.paths.append(path)
+        answer = self.answers[path.rsplit("/", 1)[-1]]
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+
+class _Session:
+    name = "demo"
+
+
+def test_confirmer_verdicts(monkeypatch):
+    answers = {
+        "id-a": _Response(404, {"itemNotFound": {"code": 404, "message": "Instance id-a could not be found."}}),
+        "id-b": _Response(404, text="<html><body>404 Not Found</body></html>"),  # a proxy's bare 404
+        "id-c": _Response(200, {"server": {"id": "id-c", "status": "ACTIVE"}}),
+        "id-d": _Response(200, {"server": {"id": "id-d", "status": "DELETED"}}),
+        "id-e": _Response(403, {"forbidden": {"code": 403, "message": "Policy does not allow"}}),
+        "id-f": _Response(503, text="Service Unavailable"),
+        "id-g": TimeoutError("read timed out"),
+    }
+    proxy = _Proxy(answers)
+    monkeypatch.setattr(gather, "_scope_proxy", lambda endpoints, session, scope, rtype: (proxy, "2.96"))
+    confirmer = gather.Confirmer(_Session(), max_workers=3)
+    verdicts = confirmer.confirm("RegionOne", "servers", sorted(answers))
+    assert {rid: verdict for rid, (verdict, _detail) in verdicts.items()} == {
+        "id-a": "gone",
+        "id-b": "unknown",
+        "id-c": "present",
+        "id-d": "gone",
+        "id-e": "unknown",
+        "id-f": "unknown",
+        "id-g": "unknown",
+    }
+    assert "HTTP 403" in verdicts["id-e"][1] and "TimeoutError" in verdicts["id-g"][1]
+    assert sorted(proxy.paths) == ["/servers/%s" % rid for rid in sorted(answers)]
+    assert confirmer.calls == 7
+    assert confirmer.confirm("RegionOne", "servers", []) == {} and confirmer.calls == 7

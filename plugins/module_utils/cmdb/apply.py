@@ -798,14 +798,19 @@ class CmdbWriter:
         )
 
     def _visibility(self, run, listed_live):
-        """Restrict the sweep to what the token can see; False when nothing may be swept."""
+        """Restrict the sweep to what the token can see; False when nothing may be swept.
+
+        The check of the listing itself (only the token's project came back) needs a listing that
+        returned items: an empty one is refused as a whole (``refused_empty``) or, with
+        ``allow_empty_sweep``, every item goes through the proof.
+        """
         if self.project_id is not None:
             return True  # the run lists one project on purpose; its sweep is already that project
         own = self.token_project
         where = "%s/%s/%s" % (run.cloud, run.region, run.type)
         limited = self.limited_visibility
         reason = "the token has no admin role"
-        if not limited and own is not None and not run.foreign and run.type not in self.unscoped_types:
+        if not limited and listed_live and own is not None and not run.foreign and run.type not in self.unscoped_types:
             others = self._count_other_projects(run, own)
             if others:
                 limited = True

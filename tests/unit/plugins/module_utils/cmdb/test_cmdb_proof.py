@@ -137,6 +137,16 @@ def test_a_listing_of_only_the_tokens_project_sweeps_only_that_project(store):
     assert any("holds 10 live items of other projects" in w for w in result["warnings"]), result["warnings"]
 
 
+def test_an_empty_listing_is_refused_whole_not_taken_for_a_visibility_limit(store):
+    sync(store, [record("t1", project="p2"), record("t2", project="p2")])
+    confirm = Confirm()
+    refused = sync(store, [], confirm=confirm, token_project="p1")
+    assert refused["status"] == "refused_empty" and confirm.calls == []
+    swept = sync(store, [], confirm=confirm, token_project="p1", allow_empty_sweep=True)
+    assert swept["status"] == "ok" and sorted(confirm.asked) == ["t1", "t2"]
+    assert swept["counts"]["deleted"] == 2 and live(store) == {}
+
+
 def test_a_token_without_admin_role_sweeps_its_project_and_no_unscoped_type(store):
     sync(store, [record("m1", project="p1"), record("t1", project="p2")])
     flavors = [record("f1", project=None, rtype="flavors"), record("f2", project=None, rtype="flavors")]

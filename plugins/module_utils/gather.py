@@ -675,7 +675,8 @@ class Confirmer:
     The GETs of one call run concurrently in up to ``max_workers`` threads; ``calls`` counts them.
     """
 
-    def __init__(self, session, max_workers=8):
+    # 32: 50 deletions at 200 ms per request cost two rounds (about 0.5 s; 16 took 0.9 s)
+    def __init__(self, session, max_workers=32):
         self.session = session
         self.max_workers = max(1, int(max_workers))
         self.endpoints = _Endpoints()

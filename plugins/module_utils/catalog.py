@@ -53,8 +53,14 @@ ResourceType = namedtuple(
         "permission_hint",  # what to grant when the listing is forbidden
         "admin_lists_all",  # the API lists every project for an admin without asking (Neutron, Octavia):
         # with all_projects=False the gatherer filters on the token's project instead
+        "show_path",  # path of one item ("{id}" replaced): the GET that proves an item is gone (404)
+        "list_query",  # query sent with every listing of the type (what the default listing leaves out)
+        "extra_listings",  # further queries listed into the same scope (Glance's hidden images)
+        "partial_statuses",  # statuses of a record the API could not fill (Nova's down cell: UNKNOWN)
+        "complete_keys",  # keys every complete item has; an item without one of them is partial
+        "gone_statuses",  # statuses meaning the item is gone (Nova lists DELETED servers in changes-since)
     ],
-    defaults=(False,),
+    defaults=(False, None, None, (), (), (), ()),
 )
 
 
@@ -76,6 +82,7 @@ _VOLUME_HINT = "a member or reader role on the project for the block-storage ser
 _TYPES = (
     ResourceType(
         name="servers",
+        show_path="/servers/{id}",
         singular="server",
         service_type="compute",
         sdk_proxy="compute",
@@ -93,9 +100,15 @@ _TYPES = (
         default_interval=5 * MINUTE,
         changes_since=True,
         permission_hint=_COMPUTE_HINT,
+        # Nova >= 2.69 returns the servers of a cell that is down with status UNKNOWN and only
+        # id, status, tenant_id, created and links (older microversions omit them).
+        partial_statuses=("UNKNOWN",),
+        complete_keys=("name",),
+        gone_statuses=("DELETED",),
     ),
     ResourceType(
         name="volumes",
+        show_path="/volumes/{id}",
         singular="volume",
         service_type="block-storage",
         sdk_proxy="block_storage",
@@ -118,6 +131,7 @@ _TYPES = (
     ),
     ResourceType(
         name="load_balancers",
+        show_path="/lbaas/loadbalancers/{id}",
         singular="load_balancer",
         service_type="load-balancer",
         sdk_proxy="load_balancer",
@@ -146,6 +160,7 @@ _TYPES = (
     ),
     ResourceType(
         name="security_groups",
+        show_path="/security-groups/{id}",
         singular="security_group",
         service_type="network",
         sdk_proxy="network",
@@ -167,6 +182,7 @@ _TYPES = (
     ),
     ResourceType(
         name="volume_snapshots",
+        show_path="/snapshots/{id}",
         singular="volume_snapshot",
         service_type="block-storage",
         sdk_proxy="block_storage",
@@ -192,6 +208,7 @@ _TYPES = (
     ),
     ResourceType(
         name="images",
+        show_path="/images/{id}",
         singular="image",
         service_type="image",
         sdk_proxy="image",
@@ -209,9 +226,15 @@ _TYPES = (
         default_interval=2 * WEEK,
         changes_since=False,
         permission_hint="a member or reader role on the project for the image service (Glance)",
+        # Glance's default listing leaves out community images of other projects and shared
+        # images not accepted (visibility, member_status), and every hidden image (os_hidden):
+        # a second listing fetches the hidden ones.
+        list_query={"visibility": "all", "member_status": "all"},
+        extra_listings=({"os_hidden": "true"},),
     ),
     ResourceType(
         name="flavors",
+        show_path="/flavors/{id}",
         singular="flavor",
         service_type="compute",
         sdk_proxy="compute",
@@ -232,6 +255,7 @@ _TYPES = (
     ),
     ResourceType(
         name="networks",
+        show_path="/networks/{id}",
         singular="network",
         service_type="network",
         sdk_proxy="network",
@@ -253,6 +277,7 @@ _TYPES = (
     ),
     ResourceType(
         name="subnets",
+        show_path="/subnets/{id}",
         singular="subnet",
         service_type="network",
         sdk_proxy="network",
@@ -274,6 +299,7 @@ _TYPES = (
     ),
     ResourceType(
         name="ports",
+        show_path="/ports/{id}",
         singular="port",
         service_type="network",
         sdk_proxy="network",
@@ -304,6 +330,7 @@ _TYPES = (
     ),
     ResourceType(
         name="routers",
+        show_path="/routers/{id}",
         singular="router",
         service_type="network",
         sdk_proxy="network",
@@ -342,6 +369,7 @@ _TYPES = (
     ),
     ResourceType(
         name="floating_ips",
+        show_path="/floatingips/{id}",
         singular="floating_ip",
         service_type="network",
         sdk_proxy="network",

@@ -266,3 +266,18 @@ def normalize(rtype, item, cloud, region):
         "attributes": attributes,
         "relations": rel.items,
     }
+
+
+def is_partial(rtype, record):
+    """True when the API could not fill the item (Nova's servers of a cell that is down: status
+    UNKNOWN and few fields): such a record must never replace what the CMDB holds."""
+    if not hasattr(rtype, "fields"):
+        rtype = _catalog.get_type(rtype)
+    if not rtype.partial_statuses and not rtype.complete_keys:
+        return False
+    if record.get("status") in rtype.partial_statuses:
+        return True
+    attributes = record.get("attributes")
+    if not isinstance(attributes, dict):
+        return True
+    return any(key not in attributes for key in rtype.complete_keys)

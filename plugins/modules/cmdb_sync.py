@@ -15,8 +15,17 @@ description:
   - Lists every requested resource type in every region of one cloud and writes the result into
     the CMDB (SQLite or PostgreSQL, see O(cmdb_url)), keeping history. New items are inserted,
     changed items are updated with a field-level diff in the change log, items that disappeared
-    from a complete listing are marked deleted (tombstoned, never removed), and items that come
-    back are revived.
+    from a complete listing are marked deleted (tombstoned, never removed) once a GET of each
+    proves it gone (HTTP 404), and items that come back are revived.
+  - Deletion is proven, never inferred. An item missing from a complete listing is marked
+    deleted only when a GET of that item answers 404 naming it (or, for servers listed
+    incrementally, Nova reports it C(DELETED)). If the GET still returns it, the scope is
+    C(inconsistent) and nothing of it is marked deleted in that run; any other answer (403, 5xx,
+    a timeout) leaves it live until a later run proves it. At most O(max_delete_confirmations)
+    GETs per region, type and run. When more than half of a scope's items (and more than 10)
+    vanish at once, they are marked deleted only if every one is proven gone in that run
+    (otherwise C(refused_mass_deletion)). A token that cannot list every project sweeps only its
+    own project, whatever O(all_projects) says.
   - Only a complete listing (scope status C(ok)) changes anything. A forbidden, failed or timed-out
     listing of a region and type applies nothing and deletes nothing; the other regions and types
     are still synchronized. An empty complete listing where items existed deletes nothing unless
@@ -84,6 +93,14 @@ options:
         empty answer is more often a fault than a real mass deletion.
     type: bool
     default: false
+  max_delete_confirmations:
+    description:
+      - The most GETs per region, type and run that prove missing items deleted (32 run at a
+        time). Missing items beyond it stay live until a later run proves them gone (counted as
+        C(unconfirmed), with a warning).
+      - V(0) marks nothing deleted.
+    type: int
+    default: 200
   full_sync_interval:
     description:
       - How often servers are listed in full (to reconcile deletions) instead of incrementally with
@@ -184,7 +201,8 @@ types:
 summary:
   description:
     - Per resource type, summed over the regions.
-    - C(errors) counts the regions whose listing did not succeed.
+    - C(errors) counts the regions whose listing did not succeed; C(inconsistent) the regions
+      whose deletions were contradicted by a GET; C(unconfirmed) and C(partial) as in RV(scopes).
   returned: always
   type: dict
   sample: {"servers": {"new": 12, "updated": 0, "deleted": 0, "reappeared": 0, "unchanged": 0, "errors": 0}}
@@ -201,10 +219,14 @@ summary_lines:
 scopes:
   description:
     - One entry per region and type, with C(status) C(ok), C(forbidden), C(not_in_catalog),
-      C(auth_failed), C(error), C(refused_empty) (an empty listing was not applied) or
-      C(superseded) (a newer run of the same scope was applied first).
+      C(auth_failed), C(error), C(refused_empty) (an empty listing was not applied),
+      C(inconsistent) (an item missing from the listing is still served by its GET: nothing
+      was marked deleted), C(refused_mass_deletion) (most items vanished and not all were proven
+      gone) or C(superseded) (a newer run of the same scope was applied first).
     - C(mode) is C(full) or C(incremental); C(counts) has C(new), C(updated), C(deleted),
-      C(reappeared), C(unchanged) and C(listed).
+      C(reappeared), C(unchanged), C(listed), C(confirmations) (GETs made to prove deletions),
+      C(unconfirmed) (missing items not yet proven gone) and C(partial) (records the API could
+      not fill, such as servers of a Nova cell that is down, left as they were).
   returned: always
   type: list
   elements: dict
@@ -263,6 +285,7 @@ def main():
             project_id=dict(type="str"),
             only_due=dict(type="bool", default=False),
             allow_empty_sweep=dict(type="bool", default=False),
+            max_delete_confirmations=dict(type="int", default=200),
             full_sync_interval=dict(type="raw", default="1d"),
             strict=dict(type="bool", default=False),
             fail_on_scope_errors=dict(type="bool", default=True),

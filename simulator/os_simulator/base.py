@@ -89,21 +89,25 @@ def serve_list(ctx, tname, listing_key, build, render, view_key, style, collecti
     table = ctx.store.table(tname)
     key = collection_key or table.spec.collection
     looping = ctx.fault is not None and ctx.fault.kind == "looping_next"
+    # a listing fault (empty_page, no_next, short_page) changes this one page: never cached
+    page_fault = ctx.cloud.faults.take_page(
+        ctx.service, ctx.rel, ctx.method, ctx.region, ctx.iface, ctx.token.user["name"] if ctx.token else None
+    )
     page_key = ("page", ctx.rel, ctx.query_string, ctx.root, view_key, listing_key, ctx.cloud.max_page_size)
-    if not looping:
+    if not looping and page_fault is None:
         cached = table.cache.get(page_key)
         if cached is not None:
             return Response(200, assemble(*cached), ctx.headers())
     with ctx.store.lock:
         listing = cached_listing(table, ("items", listing_key), build)
-        page = _page_body(ctx, table, listing, key, render, view_key, style, looping, page_extra)
-        if not looping:
+        page = _page_body(ctx, table, listing, key, render, view_key, style, looping, page_extra, page_fault)
+        if not looping and page_fault is None:
             # the cached page refers to the items' cached bytes: no second copy of them
             table.cache[page_key] = page
     return Response(200, assemble(*page), ctx.headers())
 
 
-def _page_body(ctx, table, listing, key, render, view_key, style, looping, page_extra):
+def _page_body(ctx, table, listing, key, render, view_key, style, looping, page_extra, page_fault=None):
     max_page = ctx.max_page
     limit = parse_limit(ctx.first("limit"), ctx.service)
     marker = ctx.first("marker")
@@ -128,9 +132,16 @@ def _page_body(ctx, table, listing, key, render, view_key, style, looping, page_
     elif style == "glance":
         marker_error = HttpError(400, "Invalid marker. Image %s could not be found." % marker)
     page = page_of(listing, eff, marker, page_reverse, marker_error) if paginate else listing.items
+    shown = page
+    fault_kind = page_fault.kind if page_fault is not None else None
+    if fault_kind == "empty_page":
+        page = shown = []
+    elif fault_kind == "short_page" and page:
+        drop = page_fault.count if page_fault.count else max(1, len(page) // 2)
+        shown = page[: max(0, len(page) - drop)]  # the links still follow the full page
     cache = table.item_cache
     parts = []
-    for item in page:
+    for item in shown:
         ikey = (item["id"], view_key)
         data = cache.get(ikey)
         if data is None:
@@ -140,6 +151,9 @@ def _page_body(ctx, table, listing, key, render, view_key, style, looping, page_
     self_url = href(ctx.ep + ctx.rel, ctx.pairs)
     pairs = ctx.pairs
     tail = b""
+    if fault_kind == "no_next":
+        looping = False
+        page = []  # the links below are computed as for a last page (the items are in shown)
     if style == "nova":
         links = []
         if looping:

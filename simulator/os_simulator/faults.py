@@ -23,6 +23,22 @@ Kinds:
 - ``refuse``: tokens issued from now on carry a catalog whose endpoint for the service points at a
   port with no listener (connection refused).
 - ``missing_service``: tokens issued from now on carry a catalog without the service.
+
+Listing faults (a page that looks fine but hides items; ``after=1`` aims at page 2):
+
+- ``empty_page``: 200 with an empty list and no next link (the listing looks finished).
+- ``no_next``: the page's items, without its next link (the listing looks finished).
+- ``short_page``: the page without its last ``count`` items (default: half the page), with the next
+  link of the full page (the items in between are never listed).
+
+- ``down_cell``: Nova with a cell that is down (``service`` compute). The cell holds the servers
+  ``ids``, or the first ``count`` servers of the region (default 1), chosen when the fault fires
+  first. As Nova: a paged, sorted or filtered listing (``limit``, ``marker``... anything but
+  ``all_tenants``/``project_id``) skips them; an unpaged listing at microversion >= 2.69 returns
+  them as minimal constructs (status UNKNOWN, id, tenant_id, created, links), below 2.69 skips
+  them; ``GET /servers/{id}`` answers a minimal construct at >= 2.69 and 500 below. With
+  ``mode="constructs"`` every listing at >= 2.69 returns the constructs (a deployment that
+  does so for paged listings too).
 """
 
 from __future__ import annotations
@@ -42,8 +58,17 @@ KINDS = (
     "looping_next",
     "refuse",
     "missing_service",
+    "empty_page",
+    "no_next",
+    "short_page",
+    "down_cell",
 )
 CATALOG_KINDS = ("refuse", "missing_service")
+#: Faults applied to the page a listing serves (``Faults.take_page``), not to the request.
+PAGE_KINDS = ("empty_page", "no_next", "short_page")
+#: Faults the compute service consults itself (``Faults.down_cell``).
+SERVICE_KINDS = ("down_cell",)
+DOWN_CELL_MODES = ("nova", "constructs")
 SERVICES = ("identity", "compute", "network", "block-storage", "image", "load-balancer")
 SERVICE_ALIASES = {"volume": "block-storage", "volumev3": "block-storage", "block_storage": "block-storage"}
 SERVICE_ALIASES.update({"load_balancer": "load-balancer", "octavia": "load-balancer", "nova": "compute"})
@@ -83,6 +108,9 @@ class Fault:
         after=0,
         times=None,
         message=None,
+        count=None,
+        ids=None,
+        mode=None,
     ):
         if kind not in KINDS:
             raise FaultError("unknown fault kind %r; valid kinds: %s" % (kind, ", ".join(KINDS)))
@@ -108,6 +136,14 @@ class Fault:
             times = 1
         self.times = None if times is None else int(times)
         self.message = message
+        self.count = None if count is None else int(count)
+        self.ids = list(ids) if ids else None
+        if kind == "down_cell":
+            self.service = self.service or "compute"
+            mode = mode or "nova"
+            if mode not in DOWN_CELL_MODES:
+                raise FaultError("unknown down_cell mode %r; valid modes: %s" % (mode, ", ".join(DOWN_CELL_MODES)))
+        self.mode = mode
         self.seen = 0
         self.hits = 0
 
@@ -127,6 +163,9 @@ class Fault:
             "after": self.after,
             "times": self.times,
             "message": self.message,
+            "count": self.count,
+            "ids": self.ids,
+            "mode": self.mode,
             "hits": self.hits,
         }
 
@@ -185,9 +224,30 @@ class Faults:
         """The request fault that fires for this request, or None (counts ``after``/``times``)."""
         if not self._faults:
             return None
+        return self._take(service, path, method, region, interface, user, exclude=CATALOG_KINDS + PAGE_KINDS)
+
+    def take_page(self, service, path, method, region, interface, user):
+        """The listing fault (``PAGE_KINDS``) that fires for the page this request serves, or None."""
+        if not self._faults:
+            return None
+        return self._take(service, path, method, region, interface, user, only=PAGE_KINDS)
+
+    def down_cell(self, region):
+        """The ``down_cell`` fault of this region (compute), or None; does not count as a hit."""
+        if not self._faults:
+            return None
         with self._lock:
             for fault in self._faults:
-                if fault.kind in CATALOG_KINDS:
+                if fault.kind == "down_cell" and (not fault.region or fault.region == region):
+                    return fault
+        return None
+
+    def _take(self, service, path, method, region, interface, user, exclude=(), only=None):
+        with self._lock:
+            for fault in self._faults:
+                if fault.kind in exclude or fault.kind in SERVICE_KINDS:
+                    continue
+                if only is not None and fault.kind not in only:
                     continue
                 if not fault.matches(service, path, method, region, interface, user):
                     continue

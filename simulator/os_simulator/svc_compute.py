@@ -129,6 +129,49 @@ def render_server(ctx, item, admin, mv):
     return d
 
 
+#: Query parameters with which Nova still returns down-cell constructs (anything else skips them).
+DOWN_CELL_KEEPS = frozenset(["all_tenants", "project_id", "tenant_id"])
+DOWN_CELL_MV = (2, 69)
+
+
+def down_cell(ctx):
+    """``(ids, constructs)`` of the region's down cell (``down_cell`` fault), or ``(frozenset(), False)``.
+
+    ``constructs``: this request gets minimal UNKNOWN constructs for them (microversion >= 2.69 and
+    an unpaged, unfiltered listing, or the fault's ``mode="constructs"``); otherwise they are skipped.
+    """
+    fault = ctx.cloud.faults.down_cell(ctx.region)
+    if fault is None:
+        return frozenset(), False
+    if fault.ids is None:
+        # the cell's servers are chosen once, when the fault first applies
+        fault.ids = [item["id"] for item in ctx.store.table("servers").ordered()[: fault.count or 1]]
+    fault.hits += 1
+    mv = ctx.mv or (2, 1)
+    plain = set(ctx.q) <= DOWN_CELL_KEEPS
+    constructs = mv >= DOWN_CELL_MV and (fault.mode == "constructs" or plain)
+    return frozenset(fault.ids), constructs
+
+
+def render_down_server(ctx, item, detail=True, show=False):
+    """Nova's minimal construct of a server in a cell that is down (microversion >= 2.69)."""
+    d = {"id": item["id"], "status": "UNKNOWN"}
+    if detail or show:
+        d["tenant_id"] = item["tenant_id"]
+        d["created"] = item["created"]
+    if show:
+        d["user_id"] = item.get("user_id") or "UNKNOWN"
+        d["image"] = {"id": item["image"]["id"]} if item.get("image") else ""
+        d["flavor"] = dict(item["flavor"])
+        d["OS-EXT-AZ:availability_zone"] = item.get("OS-EXT-AZ:availability_zone") or "UNKNOWN"
+        d["OS-EXT-STS:power_state"] = 0
+    d["links"] = [
+        {"href": "%s/servers/%s" % (ctx.ep, item["id"]), "rel": "self"},
+        {"href": "%s/servers/%s" % (ctx.root, item["id"]), "rel": "bookmark"},
+    ]
+    return d
+
+
 def render_server_summary(ctx, item):
     return {
         "id": item["id"],
@@ -217,6 +260,7 @@ def list_servers(ctx, detail):
     tagq = {k: q[k] for k in ("tags", "tags-any", "not-tags", "not-tags-any") if k in q}
     sort_key = ctx.first("sort_key")
     sort_dir = ctx.first("sort_dir")
+    down, constructs = down_cell(ctx)
     listing_key = (
         "servers",
         project,
@@ -227,6 +271,8 @@ def list_servers(ctx, detail):
         tuple(sorted((k, tuple(v)) for k, v in tagq.items())),
         sort_key,
         sort_dir,
+        down,
+        constructs,
     )
     table = ctx.store.table("servers")
 
@@ -253,6 +299,10 @@ def list_servers(ctx, detail):
                 flavor_names = {flavor["name"]} if flavor else set()
         for item in source:
             if project is not None and item["tenant_id"] != project:
+                continue
+            if item["id"] in down:
+                if constructs:
+                    out.append(item)  # rendered as an UNKNOWN construct
                 continue
             if deleted_only and item["status"] != "DELETED":
                 continue
@@ -303,18 +353,20 @@ def list_servers(ctx, detail):
     mv = ctx.mv
     if detail:
         b = bucket(mv)
-        return serve_list(
-            ctx,
-            "servers",
-            listing_key,
-            build,
-            lambda item: render_server(ctx, item, admin, b),
-            ("detail", admin, b, ctx.root),
-            "nova",
-        )
-    return serve_list(
-        ctx, "servers", listing_key, build, lambda item: render_server_summary(ctx, item), ("summary", ctx.root), "nova"
-    )
+
+        def render(item):
+            if item["id"] in down:
+                return render_down_server(ctx, item)
+            return render_server(ctx, item, admin, b)
+
+        return serve_list(ctx, "servers", listing_key, build, render, ("detail", admin, b, ctx.root, down), "nova")
+
+    def render_summary(item):
+        if item["id"] in down:
+            return render_down_server(ctx, item, detail=False)
+        return render_server_summary(ctx, item)
+
+    return serve_list(ctx, "servers", listing_key, build, render_summary, ("summary", ctx.root, down), "nova")
 
 
 def list_flavors(ctx, detail):
@@ -607,6 +659,14 @@ def handle(ctx):
         elif n == 2:
             if method == "GET":
                 item = _visible_server(ctx, segs[1])
+                down, _constructs = down_cell(ctx)
+                if item["id"] in down:
+                    if (ctx.mv or (2, 1)) >= DOWN_CELL_MV:
+                        return ctx.ok({"server": render_down_server(ctx, item, show=True)})
+                    raise HttpError(
+                        500,
+                        "Cell is not responding or returned an exception, hence instance info is not available.",
+                    )
                 return ctx.ok({"server": render_server(ctx, item, ctx.admin, bucket(ctx.mv))})
             if method == "PUT":
                 return update_server(ctx, segs[1])

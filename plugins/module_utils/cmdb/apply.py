@@ -51,12 +51,24 @@ from ansible_collections.cmdb.openstack.plugins.module_utils import catalog
 from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb import schema
 from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb.diff import compact_diff
 from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb.store import utcnow
+from ansible_collections.cmdb.openstack.plugins.module_utils.normalize import is_partial
 
 ENVELOPE = ("name", "project_id", "status", "created_at", "updated_at")
 #: Statuses meaning "this item is gone" (Nova lists deleted servers for admins in changes-since).
-GONE_STATUSES = {"servers": frozenset(["DELETED"])}
-#: Statuses of a scope whose listing was applied.
-APPLIED = ("ok", "refused_empty")
+GONE_STATUSES = dict(
+    (rtype.name, frozenset(rtype.gone_statuses)) for rtype in catalog.RESOURCE_TYPES.values() if rtype.gone_statuses
+)
+#: Statuses of a scope whose listing was applied (``inconsistent``, ``refused_mass_deletion``:
+#: applied, but nothing was marked deleted).
+APPLIED = ("ok", "refused_empty", "inconsistent", "refused_mass_deletion")
+#: Confirmation GETs per scope and run (the rest of the missing items wait for the next run).
+DEFAULT_MAX_CONFIRMATIONS = 200
+#: A scope where more than this share of the live items, and more than MASS_MIN_ITEMS items, vanish
+#: at once is swept only when every one of them is confirmed gone within the bound.
+MASS_SHARE = 0.5
+MASS_MIN_ITEMS = 10
+#: Ids named in a message.
+MESSAGE_IDS = 5
 BATCH = 500
 #: Ids per ``IN (...)`` list (SQLite's default limit of bound parameters is 32766, older ones 999).
 LOOKUP_CHUNK = 500
@@ -196,6 +208,14 @@ def clean_text(value, limit=None):
     return value
 
 
+def _some(ids):
+    """The first few ids of a list, for a message."""
+    text = ", ".join(str(rid) for rid in ids[:MESSAGE_IDS])
+    if len(ids) > MESSAGE_IDS:
+        text += ", ..."
+    return text
+
+
 def _relations_of(record):
     edges = []
     for edge in record.get("relations") or ():
@@ -283,7 +303,23 @@ class ScopeRun:
         self.status = "running"
         self.message = None
         self.http_status = None
-        self.counts = {"new": 0, "updated": 0, "deleted": 0, "reappeared": 0, "unchanged": 0, "listed": 0}
+        self.counts = {
+            "new": 0,
+            "updated": 0,
+            "deleted": 0,
+            "reappeared": 0,
+            "unchanged": 0,
+            "listed": 0,
+            "partial": 0,
+            "unconfirmed": 0,
+            "confirmations": 0,
+        }
+        # the sweep: None = every live row the listing did not return (no proof asked: tests and
+        # fakes without a cloud); else the ids proven gone
+        self.doomed = None
+        self.sweep_project = None  # the sweep only considers this project's rows (token visibility)
+        self.foreign = False  # the listing returned an item of a project other than the token's
+        self.warnings = []
 
     @property
     def key(self):
@@ -294,6 +330,7 @@ class ScopeRun:
         self.seen = IdDigests()
         self.gone = set()
         self.memory = []
+        self.doomed = None
 
     def result(self):
         return {
@@ -306,6 +343,7 @@ class ScopeRun:
             "http_status": self.http_status,
             "counts": dict(self.counts),
             "sync_run_id": self.run_id,
+            "warnings": list(self.warnings),
         }
 
 
@@ -316,6 +354,17 @@ class CmdbWriter:
     ``modes``: ``{type: "full" | "incremental"}`` (default full). ``project_id``: the run lists one
     project only; the sweep then only considers that project's items (types without a project
     filter, such as flavors, are swept whole). ``heartbeat``: called on every callback (lease renewal).
+
+    ``confirm(region, type, ids)`` -> ``{id: (verdict, detail)}`` (``gather.Confirmer.confirm``):
+    an item a complete listing did not return is tombstoned only when its GET says ``gone`` (404);
+    ``present`` makes the scope ``inconsistent`` (nothing of it is swept); anything else leaves it
+    live until a later run. At most ``max_confirmations`` GETs per scope and run. Without
+    ``confirm`` the listing is trusted (fakes and tests that have no cloud to ask).
+
+    ``token_project``: the project of the token. ``limited_visibility``: the token cannot list
+    every project (no admin role): only the token's project is swept, types without a project
+    not at all. A listing of every project that returns only the token's project's items while
+    the CMDB holds live items of other projects is treated the same way.
     """
 
     def __init__(
@@ -331,6 +380,10 @@ class CmdbWriter:
         heartbeat=None,
         max_diff_items=1000,
         unscoped_types=("flavors",),
+        confirm=None,
+        max_confirmations=DEFAULT_MAX_CONFIRMATIONS,
+        token_project=None,
+        limited_visibility=False,
     ):
         self.store = store
         self.cloud = cloud
@@ -343,6 +396,10 @@ class CmdbWriter:
         self.heartbeat = heartbeat
         self.max_diff_items = max_diff_items
         self.unscoped_types = frozenset(unscoped_types)
+        self.confirm = confirm
+        self.max_confirmations = max(0, int(max_confirmations))
+        self.token_project = token_project
+        self.limited_visibility = bool(limited_visibility)
         self.scopes = {}
         self.order = []
         self.changes = []
@@ -380,6 +437,9 @@ class CmdbWriter:
         run = self.scopes[self._key(scope)]
         self._beat()
         gone_statuses = GONE_STATUSES.get(run.type, ())
+        rtype = catalog.RESOURCE_TYPES.get(run.type)
+        check_partial = rtype is not None and bool(rtype.partial_statuses or rtype.complete_keys)
+        own = self.token_project
         listed = []
         for record in records:
             rid = str(record["id"])
@@ -390,6 +450,15 @@ class CmdbWriter:
             run.seen.add(rid)
             if run.gone:
                 run.gone.discard(rid)
+            if check_partial and is_partial(rtype, record):
+                # A server of a cell that is down: it exists (not swept), but what the CMDB holds
+                # stays as it is (never overwritten, never a change).
+                run.counts["partial"] += 1
+                continue
+            if own is not None and not run.foreign:
+                project = record.get("project_id")
+                if project is not None and project != own:
+                    run.foreign = True
             listed.append((rid, record))
         if not listed:
             return
@@ -467,6 +536,18 @@ class CmdbWriter:
         try:
             if status == "ok":
                 self._apply(run)
+                if run.counts["partial"]:
+                    run.warnings.append(
+                        "%s/%s/%s: %d record(s) came back partial (status %s or usual fields missing: a cell "
+                        "down?); what the CMDB holds for them was kept"
+                        % (
+                            run.cloud,
+                            run.region,
+                            run.type,
+                            run.counts["partial"],
+                            "/".join(catalog.RESOURCE_TYPES[run.type].partial_statuses) or "unknown",
+                        )
+                    )
             else:
                 run.status = status
                 self._close_failed(run)
@@ -555,6 +636,8 @@ class CmdbWriter:
         return newer is not None
 
     def _apply(self, run):
+        if run.mode != "incremental":
+            self._prove(run)
         try:
             with self.store.write() as conn:
                 self.store.lock_scope_for_apply(conn, run.cloud, run.region, run.type)
@@ -593,27 +676,25 @@ class CmdbWriter:
         # ids listed live (their last listed status was not a "gone" one)
         listed_live = len(seen) - sum(1 for rid in run.gone if rid in seen)
         if run.mode == "incremental":
+            # Nova's changes-since lists deleted servers with status DELETED: that is the proof.
             gone = sorted(run.gone)
             for i in range(0, len(gone), LOOKUP_CHUNK):
                 self._tombstone(conn, run, self._live_among(conn, run, gone[i : i + LOOKUP_CHUNK]), now)
+        elif run.status != "running":
+            pass  # refused or inconsistent (see _prove): nothing of this scope is swept
+        elif run.doomed is None:
+            gone = run.gone
+            for ids in self._live_ids(conn, run):
+                doomed = [rid for rid in ids if rid in gone or rid not in seen]
+                if doomed:
+                    self._tombstone(conn, run, doomed, now)
         else:
-            refuse = False
-            if not listed_live and not self.allow_empty_sweep:
-                live = self._count_live(conn, run)
-                if live:
-                    refuse = True
-                    run.status = "refused_empty"
-                    run.message = (
-                        "the listing came back empty while the CMDB has %d live items; nothing was marked "
-                        "deleted (set allow_empty_sweep: true if they are really gone)" % live
-                    )
-            if not refuse:
-                gone = run.gone
-                for ids in self._live_ids(conn, run):
-                    doomed = [rid for rid in ids if rid in gone or rid not in seen]
-                    if doomed:
-                        self._tombstone(conn, run, doomed, now)
-        counts["unchanged"] = max(0, listed_live - counts["new"] - counts["updated"] - counts["reappeared"])
+            doomed = sorted(run.doomed)
+            for i in range(0, len(doomed), LOOKUP_CHUNK):
+                self._tombstone(conn, run, self._live_among(conn, run, doomed[i : i + LOOKUP_CHUNK]), now)
+        counts["unchanged"] = max(
+            0, listed_live - counts["new"] - counts["updated"] - counts["reappeared"] - counts["partial"]
+        )
         if run.status == "running":
             run.status = "ok"
 
@@ -621,9 +702,149 @@ class CmdbWriter:
         """Conditions of the rows a complete listing of this run accounts for (live, in its project)."""
         res = schema.resources
         conditions = list(self._scope(run)) + [res.c.deleted_at.is_(None)]
-        if self.project_id is not None and run.type not in self.unscoped_types:
-            conditions.append(res.c.project_id == self.project_id)
+        project = self.project_id if self.project_id is not None else run.sweep_project
+        if project is not None and run.type not in self.unscoped_types:
+            conditions.append(res.c.project_id == project)
         return conditions
+
+    # -- proof before a tombstone ------------------------------------------------------------
+    def _prove(self, run):
+        """Decide what the sweep of a complete listing may tombstone, before the apply transaction.
+
+        Sets ``run.doomed`` (ids proven gone), or a status (``refused_empty``, ``inconsistent``,
+        ``refused_mass_deletion``) under which nothing of the scope is swept. The confirmation
+        GETs run here, outside any CMDB transaction, and only for ids the listing did not return:
+        a listing that returned every live item makes no call.
+        """
+        seen = run.seen.freeze()
+        listed_live = len(seen) - sum(1 for rid in run.gone if rid in seen)
+        if not self._visibility(run, listed_live):
+            run.doomed = []
+            return
+        with self.store.read() as conn:
+            live = self._count_live(conn, run)
+            if not listed_live and live and not self.allow_empty_sweep:
+                run.status = "refused_empty"
+                run.message = (
+                    "the listing came back empty while the CMDB has %d live items; nothing was marked "
+                    "deleted (set allow_empty_sweep: true if they are really gone)" % live
+                )
+                return
+            if self.confirm is None:
+                return  # trusted listing: the sweep takes every live row it did not return
+            doomed, candidates, missing = [], [], 0
+            gone = run.gone
+            for ids in self._live_ids(conn, run):
+                for rid in ids:
+                    if rid in gone:
+                        doomed.append(rid)  # listed with a status that means gone: its own proof
+                    elif rid not in seen:
+                        missing += 1
+                        if len(candidates) < self.max_confirmations:
+                            candidates.append(rid)
+        run.doomed = doomed
+        if not missing:
+            return
+        where = "%s/%s/%s" % (run.cloud, run.region, run.type)
+        mass = missing > MASS_MIN_ITEMS and missing > MASS_SHARE * live
+        if mass and missing > len(candidates):
+            self._refuse_mass(run, missing, live, "more than max_delete_confirmations=%d" % self.max_confirmations)
+            return
+        verdicts = self.confirm(run.region, run.type, candidates) if candidates else {}
+        run.counts["confirmations"] = len(candidates)
+        present, unknown, proven = [], [], []
+        for rid in candidates:
+            verdict, detail = verdicts.get(rid) or ("unknown", "no answer")
+            if verdict == "gone":
+                proven.append(rid)
+            elif verdict == "present":
+                present.append(rid)
+            else:
+                unknown.append((rid, detail))
+        if present:
+            run.doomed = []
+            run.status = "inconsistent"
+            run.message = (
+                "%d item(s) missing from the listing are still served by the API (%s): the listing was "
+                "incomplete; nothing of this scope was marked deleted" % (len(present), _some(present))
+            )
+            return
+        if mass and (unknown or missing > len(proven)):
+            self._refuse_mass(run, missing, live, "%d of them could not be confirmed gone" % (missing - len(proven)))
+            return
+        doomed.extend(proven)
+        pending = missing - len(proven)
+        if pending:
+            run.counts["unconfirmed"] = pending
+            reasons = []
+            if unknown:
+                reasons.append(
+                    "%d unconfirmed (%s)" % (len(unknown), "; ".join("%s: %s" % pair for pair in unknown[:MESSAGE_IDS]))
+                )
+            if missing > len(candidates):
+                reasons.append(
+                    "%d over max_delete_confirmations=%d" % (missing - len(candidates), self.max_confirmations)
+                )
+            run.warnings.append(
+                "%s: %d item(s) missing from the listing stay live until a GET proves them gone (HTTP 404): %s; "
+                "the next run tries again" % (where, pending, ", ".join(reasons))
+            )
+
+    def _refuse_mass(self, run, missing, live, why):
+        run.doomed = []
+        run.status = "refused_mass_deletion"
+        run.message = (
+            "%d of %d live items are missing from the listing (%s): so large a share is marked deleted only "
+            "when every one is confirmed gone; nothing was marked deleted" % (missing, live, why)
+        )
+
+    def _visibility(self, run, listed_live):
+        """Restrict the sweep to what the token can see; False when nothing may be swept.
+
+        The check of the listing itself (only the token's project came back) needs a listing that
+        returned items: an empty one is refused as a whole (``refused_empty``) or, with
+        ``allow_empty_sweep``, every item goes through the proof.
+        """
+        if self.project_id is not None:
+            return True  # the run lists one project on purpose; its sweep is already that project
+        own = self.token_project
+        where = "%s/%s/%s" % (run.cloud, run.region, run.type)
+        limited = self.limited_visibility
+        reason = "the token has no admin role"
+        if not limited and listed_live and own is not None and not run.foreign and run.type not in self.unscoped_types:
+            others = self._count_other_projects(run, own)
+            if others:
+                limited = True
+                reason = (
+                    "the listing of every project returned only the token's project's items while the CMDB "
+                    "holds %d live items of other projects" % others
+                )
+        if not limited:
+            return True
+        if run.type in self.unscoped_types or own is None:
+            run.warnings.append(
+                "%s: not swept: %s, so the listing may not show every item (nothing marked deleted)" % (where, reason)
+            )
+            return False
+        run.sweep_project = own
+        run.warnings.append(
+            "%s: %s: only items of the token's project %s were considered for deletion" % (where, reason, own)
+        )
+        return True
+
+    def _count_other_projects(self, run, own):
+        res = schema.resources
+        with self.store.read() as conn:
+            return conn.execute(
+                sa.select(sa.func.count())
+                .select_from(res)
+                .where(
+                    *self._scope(run),
+                    res.c.deleted_at.is_(None),
+                    res.c.project_id.is_not(None),
+                    res.c.project_id != own,
+                )
+            ).scalar()
 
     def _count_live(self, conn, run):
         res = schema.resources

@@ -5,9 +5,14 @@
 
 Servers are synced incrementally (Nova ``changes-since``, from the start of the last successful
 servers run minus a safety margin) once a full listing succeeded within ``full_sync_interval``;
-otherwise, and for every other type, a full listing is reconciled (the sweep tombstones what
-disappeared). Deleted servers come back from ``changes-since`` with status ``DELETED`` and are
-tombstoned.
+otherwise, and for every other type, a full listing is reconciled. Deletion is proven, never
+inferred: an item a complete listing did not return is tombstoned only when a GET of it answers
+404 (``gather.Confirmer``, at most ``max_delete_confirmations`` GETs per scope and run; see
+``apply.CmdbWriter``). Deleted servers come back from ``changes-since`` with status ``DELETED``:
+that status is Nova's own proof, and they are tombstoned without a GET.
+
+A token without an admin role cannot list every project, whatever ``all_projects`` says: its
+runs only sweep the token's own project (and never types without a project, such as flavors).
 
 Two runs of one scope never interleave: every scope (cloud, region, type) of a run is locked with
 a lease in the ``locks`` table before listing, renewed while pages arrive. Different clouds, or
@@ -31,7 +36,11 @@ except ImportError:  # pragma: no cover - reported by the modules with missing_r
 
 from ansible_collections.cmdb.openstack.plugins.module_utils import accounts, catalog
 from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb import schema
-from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb.apply import APPLIED, CmdbWriter
+from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb.apply import (
+    APPLIED,
+    DEFAULT_MAX_CONFIRMATIONS,
+    CmdbWriter,
+)
 from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb.store import (
     LeaseLock,
     lock_owner,
@@ -58,6 +67,11 @@ except ImportError:  # pragma: no cover - openstacksdk missing
 CHANGES_SINCE_MARGIN = 300
 DEFAULT_FULL_SYNC_INTERVAL = "1d"
 SUMMARY_KEYS = ("new", "updated", "deleted", "reappeared", "unchanged", "errors")
+#: Summary counts besides the table columns: items missing from a listing that wait for proof,
+#: partial records left as the CMDB held them, scopes where the API still served a missing item.
+EXTRA_SUMMARY_KEYS = ("unconfirmed", "partial", "inconsistent")
+#: Roles that let a token list every project (the services' default policies).
+ADMIN_ROLES = ("admin",)
 #: Scope statuses that are not errors.
 NOT_ERRORS = ("ok", "not_in_catalog")
 
@@ -172,14 +186,46 @@ def discard_leftovers(store, cloud, regions, types, owner):
 
 
 def _summary(scopes, types):
-    summary = dict((name, dict((key, 0) for key in SUMMARY_KEYS)) for name in types)
+    keys = SUMMARY_KEYS + EXTRA_SUMMARY_KEYS
+    summary = dict((name, dict((key, 0) for key in keys)) for name in types)
     for scope in scopes:
-        entry = summary.setdefault(scope["type"], dict((key, 0) for key in SUMMARY_KEYS))
-        for key in ("new", "updated", "deleted", "reappeared", "unchanged"):
+        entry = summary.setdefault(scope["type"], dict((key, 0) for key in keys))
+        for key in ("new", "updated", "deleted", "reappeared", "unchanged", "unconfirmed", "partial"):
             entry[key] += scope["counts"].get(key, 0)
         if scope["status"] not in NOT_ERRORS:
             entry["errors"] += 1
+        if scope["status"] == "inconsistent":
+            entry["inconsistent"] += 1
     return summary
+
+
+def token_visibility(session):
+    """``(project_id, limited)``: the token's project, and True when its roles are known and none
+    lets it list every project (then only that project may be swept)."""
+    project = session.project_id()
+    try:
+        auth_session = session.session
+        roles = auth_session.auth.get_access(auth_session).role_names
+    except Exception:  # unknown roles: the listing itself is checked (apply.CmdbWriter._visibility)
+        return project, False
+    if roles is None:
+        return project, False
+    return project, not any(role in ADMIN_ROLES for role in roles)
+
+
+def parse_max_confirmations(value):
+    if value is None or value == "":
+        return DEFAULT_MAX_CONFIRMATIONS
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        number = -1
+    if number < 0 or str(value).strip() != str(number):
+        raise ConfigurationError(
+            "max_delete_confirmations: %r is not a whole number >= 0 (GETs per scope and run that prove "
+            "a missing item is gone; default %d)" % (value, DEFAULT_MAX_CONFIRMATIONS)
+        )
+    return number
 
 
 def _describe_scope(scope):
@@ -240,14 +286,20 @@ def _diff_text(changes, truncated):
     return "\n".join(lines) + ("\n" if lines else "")
 
 
-def run_sync(params, check_mode=False, diff=False, open_cloud=None, gather=None, now=None):
-    """Sync one cloud into the CMDB; return the module result dict (raises CmdbError)."""
+def run_sync(params, check_mode=False, diff=False, open_cloud=None, gather=None, now=None, confirmer=None):
+    """Sync one cloud into the CMDB; return the module result dict (raises CmdbError).
+
+    ``confirmer(session)`` -> an object with ``confirm(region, type, ids)`` (default
+    ``gather.Confirmer``): the GETs that prove missing items gone.
+    """
     started = time.monotonic()
     open_cloud = open_cloud or (_connection.open_cloud if _connection else None)
     gather = gather or (_gather.gather if _gather else None)
+    confirmer = confirmer or (_gather.Confirmer if _gather else None)
     if open_cloud is None or gather is None:
         raise ConfigurationError("cmdb_sync needs openstacksdk: %s" % (GATHER_IMPORT_ERROR or "not importable"))
     types = resolve_type_names(params.get("types"))
+    max_confirmations = parse_max_confirmations(params.get("max_delete_confirmations"))
     full_interval = parse_full_sync_interval(params.get("full_sync_interval"))
     account = params.get("account")
     if params.get("only_due") and not account:
@@ -325,10 +377,11 @@ def run_sync(params, check_mode=False, diff=False, open_cloud=None, gather=None,
                 raise CloudError(
                     "cloud %s: all_projects is false but the token's project id is unknown; give project_id" % cloud
                 )
+        token_project, limited = token_visibility(session)
         modes, changes_since = plan_modes(store, cloud, regions, types, sweep_project, full_interval, now=now)
         owner = lock_owner()
         if not check_mode:
-            lock = LeaseLock(store, ["sync:%s/%s/%s" % (cloud, r, t) for r in regions for t in types], owner=owner)
+            lock = LeaseLock(store, [sync_lock_name(cloud, r, t) for r in regions for t in types], owner=owner)
             lock.acquire(timeout=lock_timeout)
             discard_leftovers(store, cloud, regions, types, owner)
             # Plan again: a run that held the lock meanwhile may have changed what is due.
@@ -343,6 +396,10 @@ def run_sync(params, check_mode=False, diff=False, open_cloud=None, gather=None,
             diff=diff,
             owner=owner,
             heartbeat=lock.renew if lock is not None else None,
+            confirm=confirmer(session).confirm if confirmer is not None else None,
+            max_confirmations=max_confirmations,
+            token_project=token_project,
+            limited_visibility=limited and all_projects and not project_id,
         )
         try:
             reports = gather(
@@ -405,6 +462,8 @@ def _result(base, cloud, types, scopes, writer, params, check_mode, diff, starte
     applied = [s for s in scopes if s["status"] in APPLIED]
     duration = round(time.monotonic() - started, 3)
     regions = sorted(set(s["region"] for s in scopes))
+    for key in EXTRA_SUMMARY_KEYS:
+        totals[key] = sum(entry.get(key, 0) for entry in summary.values())
     msg = "cloud %s%s: %d new, %d updated, %d deleted, %d reappeared, %d unchanged (%d types x %d regions, %.1f s)" % (
         cloud,
         " (check mode, nothing written)" if check_mode else "",
@@ -417,7 +476,13 @@ def _result(base, cloud, types, scopes, writer, params, check_mode, diff, starte
         len(regions),
         duration,
     )
+    if totals["unconfirmed"]:
+        msg += "; %d missing item(s) not marked deleted until a GET proves them gone" % totals["unconfirmed"]
+    if totals["partial"]:
+        msg += "; %d partial record(s) (a cell down?) left as the CMDB held them" % totals["partial"]
     warnings = ["%s" % _describe_scope(s) for s in failed]
+    for scope in scopes:
+        warnings.extend(scope.get("warnings") or ())
     if failed:
         msg += "; %d scope(s) not synced (nothing deleted there): %s" % (
             len(failed),

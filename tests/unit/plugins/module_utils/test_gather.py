@@ -308,7 +308,13 @@ def test_listing_params():
     assert g._listing_params(None, rtype("servers"), False, None, None, None, "p1") == {}
     assert g._listing_params(None, rtype("ports"), False, None, None, None, "p1") == {"project_id": "p1"}
     assert g._listing_params(None, rtype("ports"), True, None, None, None, "p1") == {}
-    assert g._listing_params(None, rtype("images"), False, "p2", None, None, "p1") == {"owner": "p2"}
+    # images: the catalog's list_query (every visibility and member status) is always sent, and the
+    # hidden images come from a second listing
+    images = g._listing_params(None, rtype("images"), False, "p2", None, None, "p1")
+    assert images == {"visibility": "all", "member_status": "all", "owner": "p2"}
+    assert g.listing_queries(rtype("images"), images) == [images, dict(images, os_hidden="true")]
+    assert g.listing_queries(rtype("images"), dict(images, os_hidden="false")) == [dict(images, os_hidden="false")]
+    assert g.listing_queries(rtype("servers"), {"all_tenants": "1"}) == [{"all_tenants": "1"}]
     assert g._listing_params(
         None, rtype("servers"), True, None, {"status": "ACTIVE"}, "2026-01-01T00:00:00Z", None
     ) == {

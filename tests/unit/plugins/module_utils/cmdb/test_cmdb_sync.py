@@ -36,6 +36,7 @@ class FakeCloud:
         self.status = {}
         self.calls = []
         self.sessions = []
+        self.confirmed = []
 
     def open_cloud(self, params, name=None):
         session = FakeSession(name or "demo", self.regions)
@@ -65,10 +66,30 @@ class FakeCloud:
         return reports
 
 
+class FakeConfirmer:
+    """The GETs that prove deletion: 404 ("gone") for ids the fake cloud no longer lists live."""
+
+    def __init__(self, fake, session):
+        self.fake = fake
+        self.session = session
+
+    def confirm(self, region, rtype, ids):
+        self.fake.confirmed.extend(ids)
+        live_ids = {r["id"] for r in self.fake.data.get((region, rtype), []) if r["status"] != "DELETED"}
+        return {rid: ("present", "HTTP 200") if rid in live_ids else ("gone", "HTTP 404") for rid in ids}
+
+
 def _run(fake, cmdb_url, check_mode=False, diff=False, **params):
     params.setdefault("types", ["servers", "flavors"])
     params["cmdb_url"] = cmdb_url
-    return run_sync(params, check_mode=check_mode, diff=diff, open_cloud=fake.open_cloud, gather=fake.gather)
+    return run_sync(
+        params,
+        check_mode=check_mode,
+        diff=diff,
+        open_cloud=fake.open_cloud,
+        gather=fake.gather,
+        confirmer=lambda session: FakeConfirmer(fake, session),
+    )
 
 
 def test_full_then_incremental_servers_then_full_again(cmdb_url, store):
@@ -116,8 +137,14 @@ def test_full_then_incremental_servers_then_full_again(cmdb_url, store):
         "reappeared": 0,
         "unchanged": 2,
         "errors": 0,
+        "unconfirmed": 0,
+        "partial": 0,
+        "inconsistent": 0,
     }
     assert len(changes(store)) == before
+    # the deletion of c was proven by changes-since (status DELETED): no GET was needed, and a
+    # listing that returned every live item asks for no proof either
+    assert fake.confirmed == []
 
 
 def test_stale_full_run_forces_a_full_listing(cmdb_url, store):

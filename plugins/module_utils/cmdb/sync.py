@@ -45,6 +45,7 @@ from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb.store import (
     LeaseLock,
     lock_owner,
     open_store,
+    sync_lock_name,
     utcnow,
 )
 from ansible_collections.cmdb.openstack.plugins.module_utils.errors import (

@@ -14,7 +14,7 @@ SERVICES = {
     "placement": ("placement", "placement", ""),
     "compute": ("nova", "nova", "/v2.1"),
     "network": ("neutron", "neutron", ""),
-    "block-storage": ("cinderv3", "cinder", "/v3"),
+    "block-storage": ("cinder", "cinder", "/v3"),  # nova: [cinder] catalog_info names it
     "load-balancer": ("octavia", "octavia", ""),
 }
 PORT_OF = {

@@ -97,9 +97,13 @@ class Layout:
 
 def load_secrets(layout):
     """Passwords for the DB user, the RabbitMQ user and the OpenStack users: made once per state dir."""
+    from .util import SECRETS
+
     try:
         with open(layout.secrets) as handle:
-            return json.load(handle)
+            values = json.load(handle)
+        SECRETS.update(values.values())
+        return values
     except (OSError, ValueError):
         pass
     values = {key: secrets.token_hex(12) for key in ("db", "mq", "admin", "member", "service")}
@@ -107,4 +111,5 @@ def load_secrets(layout):
     fd = os.open(layout.secrets, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:
         json.dump(values, handle)
+    SECRETS.update(values.values())
     return values

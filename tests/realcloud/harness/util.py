@@ -30,10 +30,21 @@ class HarnessError(Exception):
         """The message plus the last lines of the log file (what a person reads first)."""
         text = "error: %s" % self
         if self.log:
-            tail = tail_lines(self.log, lines)
+            tail = redact(tail_lines(self.log, lines))
             if tail:
                 text += "\n--- last %d lines of %s ---\n%s" % (lines, self.log, tail)
         return text
+
+
+# Passwords the harness made (config.load_secrets): never written into a log or a message.
+SECRETS = set()
+
+
+def redact(text):
+    for value in SECRETS:
+        if value:
+            text = text.replace(value, "***")
+    return text
 
 
 def tail_lines(path, lines=30):
@@ -81,7 +92,7 @@ def run(cmd, step, service=None, log=None, env=None, cwd=None, timeout=900, inpu
     if log:
         os.makedirs(os.path.dirname(log), exist_ok=True)
         out = open(log, "ab")
-        out.write(("\n$ %s\n" % " ".join(cmd)).encode())
+        out.write(("\n$ %s\n" % redact(" ".join(cmd))).encode())
         out.flush()
     else:
         out = subprocess.PIPE
@@ -97,16 +108,16 @@ def run(cmd, step, service=None, log=None, env=None, cwd=None, timeout=900, inpu
             check=False,
         )
     except subprocess.TimeoutExpired:
-        raise HarnessError(step, service, log, "timed out after %d s: %s" % (timeout, " ".join(cmd)))
+        raise HarnessError(step, service, log, "timed out after %d s: %s" % (timeout, redact(" ".join(cmd))))
     except OSError as exc:
         raise HarnessError(step, service, log, "could not run %s: %s" % (cmd[0], exc))
     finally:
         if log:
             out.close()
     if proc.returncode != 0:
-        detail = "exit %d: %s" % (proc.returncode, " ".join(cmd))
+        detail = "exit %d: %s" % (proc.returncode, redact(" ".join(cmd)))
         if not log and proc.stdout:
-            detail += "\n" + proc.stdout.decode("utf-8", "replace")[-3000:]
+            detail += "\n" + redact(proc.stdout.decode("utf-8", "replace")[-3000:])
         raise HarnessError(step, service, log, detail)
     return proc.stdout.decode("utf-8", "replace") if not log and proc.stdout else ""
 

@@ -92,10 +92,11 @@ def run(cmd, step, service=None, log=None, env=None, cwd=None, timeout=900, inpu
     if log:
         os.makedirs(os.path.dirname(log), exist_ok=True)
         out = open(log, "ab")
-        out.write(("\n$ %s\n" % redact(" ".join(cmd))).encode())
+        out.write(("\n%s $ %s\n" % (time.strftime("%H:%M:%S"), redact(" ".join(cmd)))).encode())
         out.flush()
     else:
         out = subprocess.PIPE
+    began = time.monotonic()
     try:
         proc = subprocess.run(
             cmd,
@@ -113,6 +114,7 @@ def run(cmd, step, service=None, log=None, env=None, cwd=None, timeout=900, inpu
         raise HarnessError(step, service, log, "could not run %s: %s" % (cmd[0], exc))
     finally:
         if log:
+            out.write(("%s took %.1f s\n" % (time.strftime("%H:%M:%S"), time.monotonic() - began)).encode())
             out.close()
     if proc.returncode != 0:
         detail = "exit %d: %s" % (proc.returncode, redact(" ".join(cmd)))

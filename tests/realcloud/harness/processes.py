@@ -127,7 +127,7 @@ def stop_many(pidfiles, grace=8.0):
     deadline = time.monotonic() + grace
     while time.monotonic() < deadline and any(running_pid(path) is not None for path in running):
         time.sleep(0.2)
-    for path, pid in running.items():
+    for pid in running.values():
         # KILL also the group of a master that exited: its workers may linger.
         _signal_group(pid, signal.SIGKILL)
     for path in pidfiles:

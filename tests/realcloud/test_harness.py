@@ -3,8 +3,16 @@ and the member user sees only project alpha's servers."""
 
 from __future__ import annotations
 
+import configparser
+import os
+
 import openstack.exceptions
 import pytest
+
+from realcloud.harness import cloud as harness_cloud
+from realcloud.harness import config as harness_config
+from realcloud.harness import configure as harness_configure
+from realcloud.harness import processes as harness_processes
 
 
 @pytest.fixture(scope="module")
@@ -138,3 +146,70 @@ def test_member_sees_only_alpha_servers(member, seed):
     networks = _ids(member.network.networks())
     assert seed["projects"]["alpha"]["network"]["id"] in networks
     assert seed["projects"]["beta"]["network"]["id"] not in networks
+
+
+def test_up_on_a_running_healthy_cloud_changes_nothing(realcloud):
+    realcloud.require_writable()
+    layout = harness_config.Layout(realcloud.state_dir)
+    with open(layout.generation) as handle:
+        generation = handle.read()
+    pids = {name: pid for name, (pid, _healthy) in harness_cloud.status(layout).items()}
+    assert harness_cloud.up(layout, seed=True) is False
+    with open(layout.generation) as handle:
+        assert handle.read() == generation  # same databases: nothing was re-created or re-seeded
+    assert {name: pid for name, (pid, _healthy) in harness_cloud.status(layout).items()} == pids
+    assert all(pids.values())
+
+
+@pytest.mark.parametrize("enabled", [False, True])
+def test_notifications_switch_configures_every_service(tmp_path, monkeypatch, enabled):
+    monkeypatch.setenv("CMDB_REALCLOUD_NOTIFICATIONS", "1" if enabled else "0")
+    layout = harness_config.Layout(str(tmp_path))
+    secrets = {key: "pw-%s" % key for key in ("db", "mq", "admin", "member", "service")}
+    harness_configure.render(layout, secrets, shipped_files=False)
+
+    def parse(*path):
+        parser = configparser.RawConfigParser(strict=True)  # strict: no section or option twice
+        assert parser.read(os.path.join(layout.etc, *path)), path
+        return parser
+
+    for path in (
+        ("keystone", "keystone.conf"),
+        ("glance", "glance-api.conf"),
+        ("nova", "nova.conf"),
+        ("nova-compute", "nova.conf"),
+        ("neutron", "neutron.conf"),
+        ("cinder", "cinder.conf"),
+        ("octavia", "octavia.conf"),
+    ):
+        conf = parse(*path)
+        assert conf.get("oslo_messaging_notifications", "driver") == ("messagingv2" if enabled else "noop"), path
+        if enabled:
+            url = conf.get("oslo_messaging_notifications", "transport_url")
+            assert url == "rabbit://cmdb_rc:pw-mq@127.0.0.1:5672/cmdb_rc", path
+    nova = parse("nova", "nova.conf")
+    assert nova.has_option("notifications", "notification_format") is enabled
+    assert nova.get("database", "connection").startswith("mysql+pymysql://cmdb_rc:pw-db@127.0.0.1:3306/rc_nova?")
+    # nova-compute must not get the database URLs.
+    compute = parse("nova-compute", "nova.conf")
+    assert not compute.has_section("database") and not compute.has_section("api_database")
+    assert compute.get("DEFAULT", "compute_driver") == "fake.FakeDriverWithoutFakeNodes"
+
+
+def test_a_pid_file_naming_another_process_is_never_signalled(tmp_path):
+    pidfile, log = str(tmp_path / "sleeper.pid"), str(tmp_path / "sleeper.log")
+    pid = harness_processes.start("sleeper", ["sleep", "120"], pidfile, log)
+    assert harness_processes.running_pid(pidfile) == pid
+    with open(pidfile) as handle:
+        recorded = handle.read()
+    # The same pid with another start time: what a pid file looks like after the pid was reused.
+    with open(pidfile, "w") as handle:
+        handle.write("%d 1\n" % pid)
+    assert harness_processes.running_pid(pidfile) is None
+    assert harness_processes.stop_many([pidfile]) == []
+    assert harness_processes._start_time(pid) is not None  # still running: it was not ours to stop
+    with open(pidfile, "w") as handle:
+        handle.write(recorded)
+    assert harness_processes.stop_many([pidfile], grace=5) == [pidfile]
+    assert harness_processes._start_time(pid) is None
+    assert not os.path.exists(pidfile)

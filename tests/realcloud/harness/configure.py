@@ -111,20 +111,23 @@ def _write(path, text):
         handle.write(text)
 
 
-def render(layout, secrets):
-    """Writes every configuration file; returns the path of etc/."""
+def render(layout, secrets, shipped_files=True):
+    """Writes every configuration file; returns the path of etc/.
+
+    ``shipped_files=False`` skips what needs the installed services (paste files, Octavia's CA).
+    """
     data = values(layout, secrets)
     for template, (subdir, name) in FILES.items():
         with open(os.path.join(TEMPLATES, template)) as handle:
             text = string.Template(handle.read()).substitute(data)
         _write(os.path.join(layout.etc, subdir, name), text)
         if template == "nova.conf":
-            compute = string.Template(open(os.path.join(TEMPLATES, template)).read()).substitute(
-                dict(data, nova_databases="")
-            )
+            with open(os.path.join(TEMPLATES, template)) as handle:
+                compute = string.Template(handle.read()).substitute(dict(data, nova_databases=""))
             _write(os.path.join(layout.etc, "nova-compute", "nova.conf"), compute)
-    _copy_shipped_files(layout)
-    _octavia_certs(layout)
+    if shipped_files:
+        _copy_shipped_files(layout)
+        _octavia_certs(layout)
     return layout.etc
 
 

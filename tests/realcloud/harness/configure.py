@@ -148,7 +148,10 @@ def _copy_shipped_files(layout):
 
 
 def _find_shipped(layout, venv_etc, service, name):
-    candidates = [os.path.join(venv_etc, service, name)]
+    shipped = os.path.join(venv_etc, service, name)  # pip installs the packages' data files there
+    if os.path.isfile(shipped):
+        return shipped
+    candidates = []
     pkg = install.package_dir(layout, service)
     candidates += [
         os.path.join(os.path.dirname(pkg), "etc", service, name),

@@ -29,7 +29,15 @@ SKIP_REASON = (
     "CMDB_REALCLOUD_CLOUD=<clouds.yaml name> (docs/realcloud.md); they always run under CI=true"
 )
 
-_TIMES = {"setup": None, "tests": 0.0, "phases": None, "mode": None}
+
+class _Times:
+    setup = -1.0  # seconds the cloud's set-up took; -1: the fixture did not run
+    tests = 0.0
+    phases = ""
+    mode = ""
+
+
+_TIMES = _Times()
 
 
 def _ci():
@@ -58,7 +66,7 @@ def pytest_collection_modifyitems(config, items):
 
 def pytest_runtest_logreport(report):
     if report.when == "call" and report.nodeid.replace("\\", "/").startswith("tests/realcloud/"):
-        _TIMES["tests"] += report.duration
+        _TIMES.tests += report.duration
 
 
 class RealCloud:
@@ -102,7 +110,7 @@ def realcloud():
         pytest.skip(SKIP_REASON)
     own = _own_cloud()
     if own:
-        _TIMES["mode"] = "your own cloud %s (read-only)" % own
+        _TIMES.mode = "your own cloud %s (read-only)" % own
         yield RealCloud(
             os.environ.get("OS_CLIENT_CONFIG_FILE") or None,
             None,
@@ -120,20 +128,20 @@ def realcloud():
         started = harness_cloud.up(layout, phases, seed=True)
         seed = harness_seed.load(layout)
     except HarnessError as exc:
-        _TIMES["setup"] = time.monotonic() - start
-        _TIMES["phases"] = phases.summary()
+        _TIMES.setup = time.monotonic() - start
+        _TIMES.phases = phases.summary()
         if not was_running:
             harness_cloud.down(layout)
         # Fail, never skip: under CI=true a missing cloud must not look like a green run.
         pytest.fail("real cloud set-up failed (bash scripts/realcloud.sh logs <service>):\n%s" % exc.report(), False)
     except Exception as exc:
-        _TIMES["setup"] = time.monotonic() - start
+        _TIMES.setup = time.monotonic() - start
         if not was_running:
             harness_cloud.down(layout)
         pytest.fail("real cloud set-up failed: %s: %s" % (type(exc).__name__, exc), False)
-    _TIMES["setup"] = time.monotonic() - start
-    _TIMES["phases"] = phases.summary()
-    _TIMES["mode"] = "started by this session (stopped at its end)" if started else "already running (left running)"
+    _TIMES.setup = time.monotonic() - start
+    _TIMES.phases = phases.summary()
+    _TIMES.mode = "started by this session (stopped at its end)" if started else "already running (left running)"
     try:
         yield RealCloud(
             layout.clouds_yaml,
@@ -149,12 +157,12 @@ def realcloud():
 
 
 def pytest_terminal_summary(terminalreporter):
-    if _TIMES["setup"] is None and _TIMES["mode"] is None:
+    if _TIMES.setup < 0 and not _TIMES.mode:
         return
     writer = terminalreporter
     writer.section("real cloud")
-    if _TIMES["mode"]:
-        writer.write_line("cloud: %s" % _TIMES["mode"])
-    if _TIMES["setup"] is not None:
-        writer.write_line("set-up: %.1f s (%s)" % (_TIMES["setup"], _TIMES["phases"] or "-"))
-    writer.write_line("real-cloud tests: %.1f s" % _TIMES["tests"])
+    if _TIMES.mode:
+        writer.write_line("cloud: %s" % _TIMES.mode)
+    if _TIMES.setup >= 0:
+        writer.write_line("set-up: %.1f s (%s)" % (_TIMES.setup, _TIMES.phases or "-"))
+    writer.write_line("real-cloud tests: %.1f s" % _TIMES.tests)

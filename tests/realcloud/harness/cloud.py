@@ -144,8 +144,8 @@ def _fresh_data(layout):
 def _start(layout, svc):
     env = dict(os.environ, **svc.env)
     for key in list(env):
-        if key.startswith(("OS_", "VIRTUAL_ENV")) and key not in svc.env:
-            del env[key]  # an OS_CLOUD or OS_AUTH_URL of the caller must not reach the services
+        if key.startswith(("OS_", "VIRTUAL_ENV", "PYTHON")) and key not in svc.env:
+            del env[key]  # the caller's OS_CLOUD, OS_AUTH_URL or PYTHONPATH must not reach the services
     processes.start(svc.name, svc.argv, layout.pidfile(svc.name), layout.log(svc.name), env=env, cwd=layout.data)
 
 
@@ -193,9 +193,16 @@ def up(layout, phases=None, seed=True, timeout=600):
             _fresh_data(layout)
             infra.recreate_databases(layout, secrets)
             infra.reset_vhost(layout, secrets)
-            with concurrent.futures.ThreadPoolExecutor(max_workers=3) as pool:
-                for future in [pool.submit(job) for job in _db_syncs(layout, secrets)]:
-                    future.result()
+            snapshot = infra.schema_snapshot(layout, secrets, install.stamp_value())
+            if os.path.exists(snapshot):
+                # The databases exactly as the syncs below left them last time: minutes of CPU saved.
+                infra.restore_databases(layout, snapshot)
+                say("databases restored from the post-sync snapshot %s" % snapshot)
+            else:
+                with concurrent.futures.ThreadPoolExecutor(max_workers=3) as pool:
+                    for future in [pool.submit(job) for job in _db_syncs(layout, secrets)]:
+                        future.result()
+                infra.save_databases(layout, snapshot)
         deadline = time.monotonic() + timeout
         with phases.phase("start"):
             for svc in defs[:2]:  # memcached, keystone

@@ -50,7 +50,7 @@ def ensure_debian_packages(layout):
     return missing
 
 
-def _stamp_value():
+def stamp_value():
     digest = hashlib.sha256()
     with open(config.UPPER_CONSTRAINTS, "rb") as handle:
         digest.update(handle.read())
@@ -68,7 +68,7 @@ def venv_is_current(layout):
     stamp = os.path.join(layout.venv, ".cmdb-realcloud.sha256")
     try:
         with open(stamp) as handle:
-            return handle.read().strip() == _stamp_value() and os.path.exists(layout.bin("python"))
+            return handle.read().strip() == stamp_value() and os.path.exists(layout.bin("python"))
     except OSError:
         return False
 
@@ -107,7 +107,7 @@ def ensure_venv(layout):
             log,
         )
     with open(os.path.join(layout.venv, ".cmdb-realcloud.sha256"), "w") as handle:
-        handle.write(_stamp_value())
+        handle.write(stamp_value())
     return True
 
 

@@ -67,7 +67,7 @@ def start(name, argv, pidfile, logfile, env=None, cwd=None):
         except OSError as exc:
             raise HarnessError("start", name, logfile, "could not run %s: %s" % (argv[0], exc))
     started = None
-    for _ in range(50):
+    for _attempt in range(50):
         started = _start_time(proc.pid)
         if started is not None:
             break

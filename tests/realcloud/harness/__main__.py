@@ -41,7 +41,9 @@ def main(argv=None):
                 print(
                     "%-18s %-8s %s" % (name, pid or "-", "healthy" if healthy else ("unhealthy" if pid else "stopped"))
                 )
-            ok = all(h for _p, h in states.values())
+            ok = all(h for _p, h in states.values()) and cloud.is_ready(layout)
+            if not cloud.is_ready(layout):
+                print("no completed start for these databases (the last up failed or was interrupted)")
             print("state dir: %s; %s" % (layout.root, "healthy" if ok else "not (fully) running"))
             return 0 if ok else 3
         elif args.command == "logs":

@@ -25,12 +25,30 @@ def status(layout):
     return out
 
 
+def _read(path):
+    try:
+        with open(path) as handle:
+            return handle.read().strip()
+    except OSError:
+        return ""
+
+
+def is_ready(layout):
+    """The last up completed its start for the current database generation."""
+    marker = _read(layout.ready)
+    return bool(marker) and marker == _read(layout.generation)
+
+
 def is_healthy(layout):
+    if not is_ready(layout):
+        return False
     states = status(layout)
     return bool(states) and all(healthy for _pid, healthy in states.values())
 
 
 def down(layout):
+    if os.path.exists(layout.ready):
+        os.unlink(layout.ready)
     names = {layout.pidfile(svc.name): svc.name for svc in services.definitions(layout)}
     return [names[path] for path in processes.stop_many(list(names))]
 
@@ -228,6 +246,8 @@ def up(layout, phases=None, seed=True, timeout=600):
                 ],
                 "cell_v2 discover_hosts",
             )
+        with open(layout.ready, "w") as handle:
+            handle.write(_read(layout.generation))
         started = True
     if seed:
         from . import seed as seeding

@@ -79,6 +79,9 @@ class Layout:
         self.seed_json = os.path.join(self.root, "seed.json")
         self.seed_marker = os.path.join(self.data, "seeded")
         self.generation = os.path.join(self.data, "generation")
+        # Written when an up finished its start (all healthy, host mapped): a cloud left behind by a
+        # failed up has live daemons but no marker, and the next up restarts it.
+        self.ready = os.path.join(self.run, "ready")
         self.secrets = os.path.join(self.root, "secrets.json")
 
     def bin(self, name):

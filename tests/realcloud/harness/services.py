@@ -83,6 +83,10 @@ def _gunicorn(layout, service, threads=4):
         "300",
         "--graceful-timeout",
         "5",
+        # Longer than any client's pause between polls: with gunicorn's default (2 s) a poll every
+        # 2 s reuses a connection the server is closing and fails with RemoteDisconnected.
+        "--keep-alive",
+        "75",
         "--pythonpath",
         os.path.join(layout.etc, "wsgi"),
         "--access-logfile",

@@ -72,7 +72,6 @@ def _key_repositories(layout):
 def _sync_keystone(layout, secrets):
     conf = ["--config-file", os.path.join(layout.etc, "keystone", "keystone.conf")]
     _manage(layout, "keystone", ["keystone-manage", *conf, "db_sync"], "db sync")
-    _key_repositories(layout)
     url = configure.keystone_url() + "/v3"
     _manage(
         layout,
@@ -152,6 +151,7 @@ def _fresh_data(layout):
     # start a second time: pin it (nova reads <state_path>/compute_id).
     with open(os.path.join(layout.data, "nova", "compute_id"), "w") as handle:
         handle.write(str(uuid.uuid4()))
+    _key_repositories(layout)
     for path in (layout.seed_marker, layout.seed_json):
         if os.path.exists(path):
             os.unlink(path)

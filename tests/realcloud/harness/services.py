@@ -87,6 +87,9 @@ def _gunicorn(layout, service, threads=4):
         # 2 s reuses a connection the server is closing and fails with RemoteDisconnected.
         "--keep-alive",
         "75",
+        # gunicorn 25's control socket defaults to one path per user (~/.gunicorn/gunicorn.ctl):
+        # seven masters (and anyone else's gunicorn) would fight over it.
+        "--no-control-socket",
         "--pythonpath",
         os.path.join(layout.etc, "wsgi"),
         "--access-logfile",

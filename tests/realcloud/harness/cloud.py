@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import concurrent.futures
+import contextlib
+import fcntl
 import os
 import shutil
 import time
@@ -13,6 +15,18 @@ from . import catalog, config, configure, infra, install, processes, services
 from .util import HarnessError, Phases, run, say
 
 DATA_DIRS = ["keystone", "glance", "nova", "neutron", "cinder", "octavia", "placement"]
+
+
+@contextlib.contextmanager
+def _locked(layout):
+    """One up or down at a time per state dir (two test sessions started together share one cloud)."""
+    os.makedirs(layout.root, exist_ok=True)
+    with open(os.path.join(layout.root, ".lock"), "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def status(layout):
@@ -47,6 +61,11 @@ def is_healthy(layout):
 
 
 def down(layout):
+    with _locked(layout):
+        return _down(layout)
+
+
+def _down(layout):
     if os.path.exists(layout.ready):
         os.unlink(layout.ready)
     names = {layout.pidfile(svc.name): svc.name for svc in services.definitions(layout)}
@@ -188,14 +207,18 @@ def up(layout, phases=None, seed=True, timeout=600):
 
     Returns True when it started the services, False when they were already running.
     """
-    phases = phases or Phases()
+    with _locked(layout):
+        return _up(layout, phases or Phases(), seed, timeout)
+
+
+def _up(layout, phases, seed, timeout):
     layout.ensure()
     secrets = config.load_secrets(layout)
     started = False
     if is_healthy(layout) and install.venv_is_current(layout):
         say("cloud already running and healthy (%s)" % layout.root)
     else:
-        stale = down(layout)
+        stale = _down(layout)
         if stale:
             say("stopped what was left running: %s" % ", ".join(stale))
         with phases.phase("install"):

@@ -124,21 +124,21 @@ def realcloud():
     start = time.monotonic()
     started = False
     was_running = harness_cloud.is_healthy(layout)
+    failure = None
     try:
         started = harness_cloud.up(layout, phases, seed=True)
         seed = harness_seed.load(layout)
     except HarnessError as exc:
+        failure = "real cloud set-up failed (bash scripts/realcloud.sh logs <service>):\n%s" % exc.report()
+    except Exception as exc:
+        failure = "real cloud set-up failed: %s: %s" % (type(exc).__name__, exc)
+    if failure:
         _TIMES.setup = time.monotonic() - start
         _TIMES.phases = phases.summary()
         if not was_running:
             harness_cloud.down(layout)
         # Fail, never skip: under CI=true a missing cloud must not look like a green run.
-        pytest.fail("real cloud set-up failed (bash scripts/realcloud.sh logs <service>):\n%s" % exc.report(), False)
-    except Exception as exc:
-        _TIMES.setup = time.monotonic() - start
-        if not was_running:
-            harness_cloud.down(layout)
-        pytest.fail("real cloud set-up failed: %s: %s" % (type(exc).__name__, exc), False)
+        pytest.fail(failure, pytrace=False)
     _TIMES.setup = time.monotonic() - start
     _TIMES.phases = phases.summary()
     _TIMES.mode = "started by this session (stopped at its end)" if started else "already running (left running)"

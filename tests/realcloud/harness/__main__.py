@@ -42,7 +42,7 @@ def main(argv=None):
                     "%-18s %-8s %s" % (name, pid or "-", "healthy" if healthy else ("unhealthy" if pid else "stopped"))
                 )
             ok = all(h for _p, h in states.values()) and cloud.is_ready(layout)
-            if not cloud.is_ready(layout):
+            if any(p for p, _h in states.values()) and not cloud.is_ready(layout):
                 print("no completed start for these databases (the last up failed or was interrupted)")
             print("state dir: %s; %s" % (layout.root, "healthy" if ok else "not (fully) running"))
             return 0 if ok else 3

@@ -156,3 +156,31 @@ def test_split_keeps_groups_together_and_small_writes_whole():
     assert client.split(items, 1) == [items]
     same = [{"virtual_machine": 1}] * 200  # one VM's children are never split
     assert client.split(same, 2, client.vm_of) == [same]
+
+
+def test_bulk_writes_omit_the_computed_fields_through_the_public_api(monkeypatch):
+    """``omit=`` (a cluster write took 149 s without it at 10,000 VMs) survives the move to pynetbox's public API."""
+    import requests
+
+    sent = []
+
+    def fake_request(self, method, url, *args, **kwargs):
+        sent.append((method.upper(), url, dict(kwargs.get("params") or {}), kwargs.get("timeout")))
+        response = requests.models.Response()
+        response.status_code = 200
+        response.headers["Content-Type"] = "application/json"
+        response._content = b'[{"id": 7, "custom_fields": {}}]'
+        return response
+
+    monkeypatch.setattr(requests.Session, "request", fake_request)
+    nb = client.NetBox("http://nb.invalid", "nbt_abc.def", timeout=42)
+    nb.update(model.CLUSTER, [{"id": 7, "custom_fields": {"openstack_sync_state": None}}])
+    nb.create(model.VM, [{"name": "a"}])
+    assert nb.list(model.VM, fields="id", tag="x") == [{"id": 7, "custom_fields": {}}]
+    patch, post, get = sent
+    assert patch[:2] == ("PATCH", "http://nb.invalid/api/virtualization/clusters/")
+    assert set(patch[2]["omit"].split(",")) >= {"device_count", "virtualmachine_count"}
+    assert post[0] == "POST" and "config_context" in post[2]["omit"].split(",")
+    assert get[0] == "GET" and "omit" not in get[2] and get[2]["fields"] == "id"
+    assert {s[3] for s in sent} == {42}
+    assert (nb.reads, nb.writes, nb.written) == (1, 2, 2)

@@ -72,6 +72,7 @@ options:
     description:
       - The CMDB database URL, as for M(cmdb.openstack.cmdb_sync); defaults to E(CMDB_URL), then the SQLite file
         C(~/.local/share/cmdb.openstack/cmdb.sqlite).
+      - A password in the URL is hidden from the output (like O(netbox_token)).
     type: str
   clouds:
     description: Only these CMDB clouds (default every cloud with servers in the CMDB).

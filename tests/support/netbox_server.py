@@ -80,7 +80,7 @@ def _write_private(path, text):
 
 def _random_string(length):
     alphabet = string.ascii_letters + string.digits
-    return "".join(secrets.choice(alphabet) for _ in range(length))
+    return "".join(secrets.choice(alphabet) for _index in range(length))
 
 
 def _free_port():
@@ -338,7 +338,7 @@ TIME_ZONE = "UTC"
         command += ["no", "--daemonize", "yes", "--pidfile", os.path.join(run_dir, "redis.pid")]
         command += ["--logfile", os.path.join(run_dir, "redis.log")]
         subprocess.run(command, stdout=subprocess.DEVNULL, check=False)
-        for _ in range(50):
+        for _attempt in range(50):
             if _redis_ping("127.0.0.1", port):
                 break
             time.sleep(0.1)

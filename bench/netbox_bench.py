@@ -3,7 +3,8 @@
     .venv/bin/python bench/netbox_bench.py --servers 1000
     .venv/bin/python bench/netbox_bench.py --servers 10000 --interrupt-after 600 --no-full
 
-Starts NetBox with ``scripts/netbox.sh start --instance bench`` (cached install and template; a fresh database),
+Starts NetBox with ``tests/support/netbox_server.py`` (instance ``bench``; cached install and template, a fresh
+database),
 writes a consistent fake cloud (``--servers`` servers, each with a port, a fixed IP, a root disk and a volume;
 a floating IP on every third) into a SQLite CMDB through the CMDB's own writer, then times ``netbox_sync``
 in-process: the first load, a run with no change, a run after 1 % of the servers changed status and a full
@@ -32,21 +33,22 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path[:0] = [os.path.join(ROOT, "tests"), os.path.join(ROOT, "tests", "integration", "netbox")]
 
-SCRIPT = os.path.join(ROOT, "scripts", "netbox.sh")
 DEFAULT_OUT = os.path.join(ROOT, "docs", "bench", "netbox.json")
 
 
 def netbox(command, instance):
-    proc = subprocess.run(
-        ["bash", SCRIPT, command, "--instance", instance], capture_output=True, text=True, check=False
-    )
-    if proc.returncode != 0:
-        sys.exit("scripts/netbox.sh %s failed:\n%s" % (command, proc.stderr))
-    return dict(line.split("=", 1) for line in proc.stdout.splitlines() if "=" in line)
+    """``start`` (returns the env), ``reset`` or ``stop`` the benchmark's NetBox; a failure ends the benchmark."""
+    from support.netbox_server import NetBoxServer, NetBoxSetupError, NetBoxUnavailable
+
+    server = NetBoxServer(instance)
+    try:
+        return getattr(server, command)()
+    except (NetBoxSetupError, NetBoxUnavailable) as exc:
+        sys.exit("NetBox %s failed: %s" % (command, exc))
 
 
 def timed(params, profile=None, **kwargs):
-    from ansible_collections.cmdb.openstack.plugins.module_utils import netbox_sync
+    from ansible_collections.cmdb.openstack.plugins.module_utils.netbox import runner
 
     profiler = None
     if profile:
@@ -56,7 +58,7 @@ def timed(params, profile=None, **kwargs):
         profiler.enable()
     started = time.perf_counter()
     try:
-        result = netbox_sync.run_netbox_sync(params, **kwargs)
+        result = runner.run_netbox_sync(params, **kwargs)
     finally:
         if profiler:
             profiler.disable()
@@ -74,11 +76,11 @@ def child(params_json):
 
 def managed_vms(params):
     """``{openstack_id: count}`` of the managed VMs in NetBox."""
-    from ansible_collections.cmdb.openstack.plugins.module_utils import netbox_sync
+    from ansible_collections.cmdb.openstack.plugins.module_utils.netbox import client, model
 
-    nb = netbox_sync.NetBox(params["netbox_url"], params["netbox_token"])
-    found = nb.list(netbox_sync.VM, tag=netbox_sync.TAG_SLUG, fields="id,custom_fields")
-    return collections.Counter((vm.get("custom_fields") or {}).get(netbox_sync.CF_ID) for vm in found)
+    nb = client.NetBox(params["netbox_url"], params["netbox_token"])
+    found = nb.list(model.VM, tag=model.TAG_SLUG, fields="id,custom_fields")
+    return collections.Counter((vm.get("custom_fields") or {}).get(model.CF_ID) for vm in found)
 
 
 def interrupted_first_load(params, seconds, sig=signal.SIGKILL):

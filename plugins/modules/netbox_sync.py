@@ -72,6 +72,7 @@ options:
     description:
       - The CMDB database URL, as for M(cmdb.openstack.cmdb_sync); defaults to E(CMDB_URL), then the SQLite file
         C(~/.local/share/cmdb.openstack/cmdb.sqlite).
+      - A password in the URL is hidden from the output (like O(netbox_token)).
     type: str
   clouds:
     description: Only these CMDB clouds (default every cloud with servers in the CMDB).
@@ -204,8 +205,9 @@ diff:
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
-from ansible_collections.cmdb.openstack.plugins.module_utils import netbox_sync
+from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb.modules import url_secrets
 from ansible_collections.cmdb.openstack.plugins.module_utils.errors import CmdbError
+from ansible_collections.cmdb.openstack.plugins.module_utils.netbox import client, runner
 
 
 def main():
@@ -226,11 +228,13 @@ def main():
         ),
         supports_check_mode=True,
     )
-    missing = netbox_sync.missing_libraries()
+    # the password of a PostgreSQL cmdb_url is a secret: masked in the invocation and every message (as cmdb_info)
+    module.no_log_values.update(url_secrets(module.params.get("cmdb_url")))
+    missing = client.missing_libraries()
     if missing:
-        module.fail_json(msg=missing_required_lib(" and ".join(missing)), exception=netbox_sync.PYNETBOX_IMPORT_ERROR)
+        module.fail_json(msg=missing_required_lib(" and ".join(missing)), exception=client.PYNETBOX_IMPORT_ERROR)
     try:
-        result = netbox_sync.run_netbox_sync(module.params, check_mode=module.check_mode, diff=module._diff)
+        result = runner.run_netbox_sync(module.params, check_mode=module.check_mode, diff=module._diff)
     except CmdbError as exc:
         module.fail_json(msg=exc.message)
     module.exit_json(**result)

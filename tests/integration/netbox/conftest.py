@@ -1,4 +1,5 @@
-"""A real NetBox for the netbox_sync tests, from ``scripts/netbox.sh`` (cached under ~/.cache/cmdb-openstack/netbox).
+"""A real NetBox for the netbox_sync tests, from ``tests/support/netbox_server.py`` (cached under
+~/.cache/cmdb-openstack/netbox).
 
 The session fixture starts one NetBox (its own gunicorn on a free loopback port and its own database cloned from
 the migrated template) and stops it at the end; ``netbox`` resets the database from the template before each test
@@ -10,21 +11,19 @@ Redis (or redis-server): otherwise the tests skip, saying why, except under CI=t
 from __future__ import annotations
 
 import os
-import subprocess
 import time
 
 import pytest
-from support.paths import COLLECTION_ROOT
+from support import netbox_server as netbox_server_support
 
-SCRIPT = os.path.join(COLLECTION_ROOT, "scripts", "netbox.sh")
 _WALL = {"start": 0.0, "tests": 0.0, "count": 0}
 
 
 def pytest_configure(config):
     config.addinivalue_line(
         "markers",
-        "netbox: runs against the real NetBox of scripts/netbox.sh (cached; the first run on a machine installs "
-        "and migrates it, about 7 minutes)",
+        "netbox: runs against the real NetBox of tests/support/netbox_server.py (cached; the first run on a machine "
+        "installs and migrates it, about 7 minutes)",
     )
 
 
@@ -43,22 +42,22 @@ def pytest_terminal_summary(terminalreporter):
         )
 
 
-def _script(*args, timeout=60):
-    return subprocess.run(["bash", SCRIPT, *args], capture_output=True, text=True, timeout=timeout, check=False)
-
-
 class NetBoxServer:
-    def __init__(self, env, instance):
+    """The session's NetBox: ``url``, ``token``, ``version``, ``reset()`` and a pynetbox client (``api()``)."""
+
+    def __init__(self, server, env):
+        self.server = server
         self.env = env
-        self.instance = instance
+        self.instance = server.instance
         self.url = env["NETBOX_URL"]
         self.token = env["NETBOX_TOKEN"]
         self.version = env["NETBOX_VERSION"]
 
     def reset(self):
-        proc = _script("reset", "--instance", self.instance)
-        if proc.returncode != 0:
-            pytest.fail("scripts/netbox.sh reset failed: %s" % proc.stderr[-2000:])
+        try:
+            self.server.reset()
+        except netbox_server_support.NetBoxSetupError as exc:
+            pytest.fail("resetting NetBox failed: %s" % exc)
 
     def api(self):
         import pynetbox
@@ -69,26 +68,23 @@ class NetBoxServer:
 @pytest.fixture(scope="session")
 def netbox_server():
     pytest.importorskip("pynetbox", reason="pynetbox is not installed (tests/requirements.txt)")
-    instance = "pytest-%d" % os.getpid()
+    server = netbox_server_support.NetBoxServer("pytest-%d" % os.getpid())
     started = time.monotonic()
     try:
-        proc = _script("start", "--instance", instance, timeout=1800)
+        env = server.start()
+    except netbox_server_support.NetBoxUnavailable as exc:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("CI=true and NetBox is required: %s" % exc)
+        pytest.skip("cannot run NetBox on this machine: %s" % exc)
+    except Exception as exc:
+        server.stop()
+        pytest.fail("starting NetBox failed: %s" % exc)
     finally:
         _WALL["start"] = time.monotonic() - started
-    ci = os.environ.get("CI", "").lower() == "true"
-    if proc.returncode == 3:
-        reason = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else "scripts/netbox.sh exited 3"
-        if ci:
-            pytest.fail("CI=true and NetBox is required: %s" % reason)
-        pytest.skip(reason)
-    if proc.returncode != 0:
-        _script("stop", "--instance", instance)
-        pytest.fail("scripts/netbox.sh start failed (exit %d):\n%s" % (proc.returncode, proc.stderr[-4000:]))
-    env = dict(line.split("=", 1) for line in proc.stdout.splitlines() if "=" in line)
     try:
-        yield NetBoxServer(env, instance)
+        yield NetBoxServer(server, env)
     finally:
-        _script("stop", "--instance", instance)
+        server.stop()
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""netbox_sync against the real NetBox of scripts/netbox.sh, from a CMDB written by the CMDB's own writer."""
+"""netbox_sync against the real NetBox of tests/support/netbox_server.py, from a CMDB written by its own writer."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import datetime
 import pytest
 from fakecloud import FakeCloud
 
-from ansible_collections.cmdb.openstack.plugins.module_utils import netbox_sync as ns
+from ansible_collections.cmdb.openstack.plugins.module_utils.netbox import client, model, runner
 
 pytestmark = pytest.mark.netbox
 
@@ -15,7 +15,7 @@ pytestmark = pytest.mark.netbox
 def _sync(netbox, cmdb_url, check=False, diff=False, **params):
     base = {"netbox_url": netbox.url, "netbox_token": netbox.token, "cmdb_url": cmdb_url}
     base.update(params)
-    return ns.run_netbox_sync(base, check_mode=check, diff=diff)
+    return runner.run_netbox_sync(base, check_mode=check, diff=diff)
 
 
 def _by_openstack_id(records):
@@ -192,7 +192,7 @@ def test_check_mode_writes_nothing(netbox, cmdb_file):
 
 def test_bad_token_and_missing_permissions_are_clear(netbox, cmdb_file):
     FakeCloud(servers=1, projects=1).write(cmdb_file)
-    with pytest.raises(ns.NetBoxError) as err:
+    with pytest.raises(model.NetBoxError) as err:
         _sync(netbox, cmdb_file, netbox_token="nbt_AAAAAAAAAAAA.wrongwrongwrongwrongwrongwrongwrongwrong")
     assert "rejected the API token" in err.value.message
 
@@ -204,7 +204,7 @@ def test_bad_token_and_missing_permissions_are_clear(netbox, cmdb_file):
     perm.users = [user.id]
     perm.save()
     token = api.users.tokens.create(user=user.id, write_enabled=True)
-    with pytest.raises(ns.NetBoxError) as err:
+    with pytest.raises(model.NetBoxError) as err:
         _sync(netbox, cmdb_file, netbox_token="nbt_%s.%s" % (token.key, token.token))
     assert "may not" in err.value.message and "permission" in err.value.message
 
@@ -218,8 +218,8 @@ def test_expiry_uses_the_cmdb_deletion_time(netbox, cmdb_file):
     result = _sync(netbox, cmdb_file, retention=1)
     assert result["decommissioned"] == 1
     base = {"netbox_url": netbox.url, "netbox_token": netbox.token, "cmdb_url": cmdb_file, "retention": 1}
-    tomorrow = ns.utcnow() + datetime.timedelta(days=1, minutes=1)
-    later = ns.run_netbox_sync(base, now=tomorrow)
+    tomorrow = model.utcnow() + datetime.timedelta(days=1, minutes=1)
+    later = runner.run_netbox_sync(base, now=tomorrow)
     assert later["counts"]["virtual_machines"]["deleted"] == 1
 
 
@@ -287,19 +287,19 @@ def test_every_read_names_its_fields(netbox, cmdb_file, monkeypatch):
     cloud = FakeCloud(servers=3, projects=1)
     cloud.write(cmdb_file)
     reads = []
-    real_list = ns.NetBox.list
+    real_list = client.NetBox.list
 
     def recording_list(self, path, **filters):
         reads.append((path, dict(filters)))
         return real_list(self, path, **filters)
 
-    monkeypatch.setattr(ns.NetBox, "list", recording_list)
+    monkeypatch.setattr(client.NetBox, "list", recording_list)
     _sync(netbox, cmdb_file)  # first load
     cloud.server(0)["status"] = "SHUTOFF"
     cloud.write(cmdb_file)
     _sync(netbox, cmdb_file)  # incremental
     _sync(netbox, cmdb_file, full=True)  # full compare, with the retirement of unused platforms and tags
     paths = set(path for path, _filters in reads)
-    assert {ns.CLUSTER, ns.VM, ns.TAG, ns.PLATFORM, ns.TENANT} <= paths
+    assert {model.CLUSTER, model.VM, model.TAG, model.PLATFORM, model.TENANT} <= paths
     unnamed = [(path, filters) for path, filters in reads if not filters.get("fields")]
     assert unnamed == []

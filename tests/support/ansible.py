@@ -11,6 +11,17 @@ from dataclasses import dataclass, field
 from support.paths import COLLECTION_ROOT, COLLECTIONS_DIR
 
 
+def plain(value):
+    """ansible-inventory --list writes untrusted strings as {"__ansible_unsafe": text}: unwrap them."""
+    if isinstance(value, dict):
+        if set(value) == {"__ansible_unsafe"}:
+            return value["__ansible_unsafe"]
+        return {key: plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [plain(item) for item in value]
+    return value
+
+
 @dataclass
 class Completed:
     rc: int

@@ -5,22 +5,12 @@ from __future__ import annotations
 import json
 
 from accounts_support import MARKER, dump_cmdb
+from support.ansible import plain
 
 from ansible_collections.cmdb.openstack.plugins.module_utils import accounts
 from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb.store import open_store
 
 INJECTION = "{{ lookup('pipe', 'echo PWNED') }}"
-
-
-def plain(value):
-    """ansible-inventory --list writes untrusted strings as {"__ansible_unsafe": text}: unwrap them."""
-    if isinstance(value, dict):
-        if set(value) == {"__ansible_unsafe"}:
-            return value["__ansible_unsafe"]
-        return {key: plain(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [plain(item) for item in value]
-    return value
 
 
 def _fill(url):

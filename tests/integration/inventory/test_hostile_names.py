@@ -14,23 +14,13 @@ import time
 
 import pytest
 from inventory_fakes import fill_cmdb, nova_server, record
+from support.ansible import plain
 
 from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb.store import open_store
 
 pytestmark = pytest.mark.slow
 
 HOSTILE = ["localhost", "127.0.0.1", "::1", "LOCALHOST.", "127.1", "0x7f000001", "db.localhost", "all"]
-
-
-def plain(value):
-    """ansible-inventory 2.19 writes untrusted strings as {"__ansible_unsafe": ...}: unwrap them."""
-    if isinstance(value, dict):
-        if set(value) == {"__ansible_unsafe"}:
-            return value["__ansible_unsafe"]
-        return {k: plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [plain(v) for v in value]
-    return value
 
 
 def write_config(tmp_path, url, name="inventory.cmdb_openstack.yml", **options):

@@ -8,21 +8,11 @@ import textwrap
 
 import pytest
 from inventory_fakes import INJECTION, age_cmdb, estate, fill_cmdb, nova_server, record
+from support.ansible import plain
 
 from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb.store import open_store
 
 pytestmark = pytest.mark.slow
-
-
-def plain(value):
-    """ansible-inventory 2.19 writes untrusted strings as {"__ansible_unsafe": ...}: unwrap them."""
-    if isinstance(value, dict):
-        if set(value) == {"__ansible_unsafe"}:
-            return value["__ansible_unsafe"]
-        return {k: plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [plain(v) for v in value]
-    return value
 
 
 def write_config(tmp_path, url, name="inventory.cmdb_openstack.yml", **options):

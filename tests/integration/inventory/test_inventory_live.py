@@ -13,20 +13,11 @@ import textwrap
 import pytest
 import yaml
 from inventory_fakes import INJECTION
+from support.ansible import plain
 
 pytestmark = pytest.mark.slow
 
 MARKER = "Pa55-Marker-0815"
-
-
-def plain(value):
-    if isinstance(value, dict):
-        if set(value) == {"__ansible_unsafe"}:
-            return value["__ansible_unsafe"]
-        return {k: plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [plain(v) for v in value]
-    return value
 
 
 def closed_port():

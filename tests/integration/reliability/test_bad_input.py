@@ -7,7 +7,6 @@ All cases run as tasks of ONE ansible-playbook run (each task with its own ``env
 from __future__ import annotations
 
 import contextlib
-import datetime
 import hashlib
 import json
 import os
@@ -20,6 +19,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import pytest
 from conftest import MARKER_PASSWORD, query, set_password
 from support.ansible import AnsibleRunner
+from support.silent import self_signed
 
 from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb.store import open_store
 
@@ -30,34 +30,6 @@ def _free_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def _self_signed(tmp_path):
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "cmdb-test-self-signed")])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = tmp_path / "tls.crt", tmp_path / "tls.key"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-    return str(cert_path), str(key_path)
 
 
 class _Nothing(BaseHTTPRequestHandler):
@@ -74,7 +46,7 @@ class _Nothing(BaseHTTPRequestHandler):
 @contextlib.contextmanager
 def tls_server(tmp_path):
     """An https server with a self-signed certificate nobody trusts."""
-    cert, key = _self_signed(tmp_path)
+    cert, key = self_signed(tmp_path, common_name="cmdb-test-self-signed")
     server = HTTPServer(("127.0.0.1", 0), _Nothing)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)

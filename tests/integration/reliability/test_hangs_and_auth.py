@@ -11,55 +11,19 @@ from __future__ import annotations
 
 import contextlib
 import json
-import socket
-import ssl
 import subprocess
-import threading
 
 import pytest
 import yaml
 from conftest import MARKER_PASSWORD, query, set_password
 from support.ansible import AnsibleRunner, Completed
+from support.silent import self_signed, silent_server
 
 #: Deadline of the cases that hang (seconds), and the slack allowed on top for one module run
 #: (starting Python and the module takes 5 to 10 s on a loaded machine; the old code never ended).
 HANG_DEADLINE = 3
 SYNC_DEADLINE = 8
 SLACK = 25
-
-
-@contextlib.contextmanager
-def silent_server(tls=None):
-    """Accepts TCP connections and never answers (``tls=(cert, key)``: after a TLS handshake)."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(64)
-    held = []
-
-    def serve():
-        while True:
-            try:
-                conn, _addr = listener.accept()
-            except OSError:
-                return
-            if tls:
-                context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-                context.load_cert_chain(*tls)
-                try:
-                    conn = context.wrap_socket(conn, server_side=True)
-                except (OSError, ssl.SSLError):
-                    pass
-            held.append(conn)
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    try:
-        yield listener.getsockname()[1]
-    finally:
-        listener.close()
-        for conn in held:
-            with contextlib.suppress(OSError):
-                conn.close()
 
 
 def _timed(name, module, args, env, result_dir):
@@ -87,7 +51,6 @@ def _timed(name, module, args, env, result_dir):
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    from test_bad_input import _self_signed
 
     from os_simulator import Simulator
 
@@ -95,7 +58,7 @@ def runs(tmp_path_factory):
     sim = Simulator().start()
     stack = contextlib.ExitStack()
     try:
-        certs = _self_signed(tmp_path)
+        certs = self_signed(tmp_path)
         ports = {
             "plain": stack.enter_context(silent_server()),
             "tls": stack.enter_context(silent_server()),

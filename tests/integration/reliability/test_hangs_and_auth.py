@@ -263,7 +263,9 @@ def test_after_the_deadline_the_hanging_scopes_fail_and_nothing_is_marked_delete
     assert baseline is not None and not baseline.get("failed"), baseline
     assert {s["type"]: s["status"] for s in baseline["scopes"]} == {"servers": "ok", "volumes": "ok", "networks": "ok"}
     result = runs["results"]["slow_deadline"]
-    assert result is not None and not result.get("failed"), result  # the other scopes synced: a warning
+    # the other scopes synced and were applied; the failed ones fail the task (fail_on_scope_errors)
+    assert result is not None and result.get("failed") is True, result
+    assert result["failed_scopes"] == 2, result
     assert result["elapsed"] < SYNC_DEADLINE + SLACK, result["elapsed"]
     by_type = {s["type"]: s for s in result["scopes"]}
     assert by_type["networks"]["status"] == "ok", by_type["networks"]

@@ -86,7 +86,7 @@ def main(argv=None):
         sys.path.insert(0, opts.collections)
     else:
         sys.path.insert(0, HERE)
-        import collection_path  # noqa: F401  # pylint: disable=unused-import  (this checkout importable)
+        import collection_path  # noqa: F401  # pylint: disable=unused-import
     from ansible_collections.cmdb.openstack.plugins.module_utils import gather
     from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb.sync import run_sync
 

@@ -220,7 +220,7 @@ scopes:
   description:
     - One entry per region and type, with C(status) C(ok), C(forbidden), C(not_in_catalog),
       C(auth_failed), C(error), C(refused_empty) (an empty listing was not applied),
-      C(inconsistent) (an item missing from the listing is still served by its GET: nothing
+      C(inconsistent) (an item missing from the listing is still served by its GET, so nothing
       was marked deleted), C(refused_mass_deletion) (most items vanished and not all were proven
       gone) or C(superseded) (a newer run of the same scope was applied first).
     - C(mode) is C(full) or C(incremental); C(counts) has C(new), C(updated), C(deleted),

@@ -81,7 +81,7 @@ class Browser:
             [driver, "--port=%d" % self.port], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
         self.base = "http://127.0.0.1:%d" % self.port
-        for _ in range(200):
+        for _attempt in range(200):
             try:
                 self._call("GET", "/status")
                 break

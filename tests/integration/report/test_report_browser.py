@@ -65,7 +65,7 @@ def _run(ansible, env, tasks):
 
 def _open(browser, path, section=""):
     browser.get("file://%s%s" % (path, "#" + section if section else ""))
-    for _ in range(100):
+    for _attempt in range(100):
         if browser.js("return document.body && document.body.getAttribute('data-ready');") == "true":
             break
         time.sleep(0.05)
@@ -210,7 +210,7 @@ def test_change_since_previous_report_and_check_mode(ansible, cmdb_url, estate, 
     assert "No previous report to compare with." in first
     victim = cloud.store.list("servers")[0]
     cloud.store.delete("servers", victim["id"])
-    _, results = _run(
+    _completed, results = _run(
         ansible,
         env,
         [

@@ -27,8 +27,10 @@ cleanup() {
 trap cleanup EXIT
 
 echo "==> starting the simulator's demo cloud"
+# A fixed port: the CMDB remembers the identity (auth URL included) that fed each cloud, so the
+# demo cloud must keep its address from one run to the next.
 PYTHONPATH="$ROOT/simulator${PYTHONPATH:+:$PYTHONPATH}" python -m os_simulator serve \
-  --cloud demo:RegionOne,RegionTwo --write-clouds-yaml "$work/clouds.yaml" --ready-file "$work/ready" >"$work/simulator.log" 2>&1 &
+  --port "${CMDB_DEMO_PORT:-17480}" --cloud demo:RegionOne,RegionTwo --write-clouds-yaml "$work/clouds.yaml" --ready-file "$work/ready" >"$work/simulator.log" 2>&1 &
 sim_pid=$!
 for _ in $(seq 1 300); do
   [ -s "$work/ready" ] && break

@@ -117,13 +117,14 @@ def host_names(account):
 def host_vars(account, region):
     """The variables of one host (no secret: the connection is stripped again on the way out)."""
     from ansible_collections.cmdb.openstack.plugins.module_utils import accounts as _accounts
+    from ansible_collections.cmdb.openstack.plugins.module_utils import secrets as _secrets
 
     view = _accounts.public_view(account)
     connection = dict(view["connection"])
     if isinstance(connection.get("auth"), dict):
-        connection["auth"] = dict(_accounts.strip_secrets(connection["auth"]))
+        connection["auth"] = dict(_secrets.strip_secrets(connection["auth"]))
     for key in list(connection):
-        if key != "auth" and _accounts._SECRET_WORDS.search(str(key)):
+        if key != "auth" and _secrets.is_secret_key(key):
             connection.pop(key)
     return {
         "cmdb_account": view["name"],

@@ -30,7 +30,6 @@ import contextlib
 import copy
 import datetime
 import os
-import re
 import traceback
 from collections import OrderedDict
 
@@ -43,7 +42,7 @@ except ImportError:  # pragma: no cover - reported by the modules with missing_r
     HAS_SQLALCHEMY = False
     SQLALCHEMY_IMPORT_ERROR = traceback.format_exc()
 
-from ansible_collections.cmdb.openstack.plugins.module_utils import catalog
+from ansible_collections.cmdb.openstack.plugins.module_utils import catalog, secrets
 from ansible_collections.cmdb.openstack.plugins.module_utils.errors import ConfigurationError, StoreError
 from ansible_collections.cmdb.openstack.plugins.module_utils.intervals import format_interval, parse_interval
 
@@ -54,19 +53,6 @@ else:  # pragma: no cover
 
 #: sync_runs.status of a complete, successful listing (the gather scope status ``ok``).
 SYNC_OK = "ok"
-
-#: Auth keys whose values are secrets; any key containing one of these words is stripped too.
-SECRET_AUTH_KEYS = ("password", "application_credential_secret", "token", "passcode", "totp", "client_secret")
-_SECRET_WORDS = re.compile(r"(password|secret|token|passcode|totp)", re.IGNORECASE)
-
-#: Environment variables a secret may come from at sync time, per auth key.
-SECRET_ENV = OrderedDict(
-    (
-        ("password", "OS_PASSWORD"),
-        ("application_credential_secret", "OS_APPLICATION_CREDENTIAL_SECRET"),
-        ("token", "OS_TOKEN"),
-    )
-)
 
 #: Non-secret connection settings kept next to ``cloud`` or ``auth``/``auth_type``.
 CONNECTION_EXTRAS = ("interface", "validate_certs", "ca_cert", "api_timeout")
@@ -184,17 +170,6 @@ def _write(store):
 def _db_message(exc):
     orig = getattr(exc, "orig", None)
     return str(orig if orig is not None else exc).strip().splitlines()[0]
-
-
-def strip_secrets(auth):
-    """A copy of ``auth`` without any secret (password, application credential secret, token...)."""
-    if not auth:
-        return {}
-    return OrderedDict(
-        (key, value)
-        for key, value in sorted(auth.items())
-        if value is not None and key not in SECRET_AUTH_KEYS and not _SECRET_WORDS.search(str(key))
-    )
 
 
 def _auth_family(auth_type):
@@ -389,7 +364,7 @@ def build_connection(cloud=None, auth=None, auth_type=None, account=None, **extr
             raise ConfigurationError("%sauth must be a dict (auth_url, username, project_name, ...)" % where)
         validate_auth(auth, auth_type, account=account)
         connection["auth_type"] = auth_type or "password"
-        connection["auth"] = strip_secrets(auth)
+        connection["auth"] = secrets.strip_secrets(auth)
     for key in CONNECTION_EXTRAS:
         if extras.get(key) is not None:
             connection[key] = extras[key]
@@ -424,7 +399,7 @@ def _plain(value):
     """A JSON value read back, as plain dicts (and without any secret, should one have slipped in)."""
     value = copy.deepcopy(dict(value))
     if isinstance(value.get("auth"), dict):
-        value["auth"] = dict(strip_secrets(value["auth"]))
+        value["auth"] = dict(secrets.strip_secrets(value["auth"]))
     return value
 
 
@@ -737,7 +712,7 @@ def connection_params(store, name, overrides=None, environ=None, ignore_paused=F
         params["cloud"] = cloud
     auth = dict(stored.get("auth") or {})
     auth.update((key, value) for key, value in (overrides.pop("auth", None) or {}).items() if value is not None)
-    for key in SECRET_ENV:
+    for key in secrets.SECRET_ENV:
         value = overrides.pop(key, None)
         if value is not None:
             auth[key] = value
@@ -747,7 +722,7 @@ def connection_params(store, name, overrides=None, environ=None, ignore_paused=F
     if not cloud:
         secret_key = _secret_key(auth_type)
         if secret_key and not auth.get(secret_key):
-            env_name = SECRET_ENV[secret_key]
+            env_name = secrets.SECRET_ENV[secret_key]
             if environ.get(env_name):
                 auth[secret_key] = environ[env_name]
             else:
@@ -773,16 +748,6 @@ def connection_params(store, name, overrides=None, environ=None, ignore_paused=F
         if value is not None and key not in params:
             params[key] = value
     return dict(params)
-
-
-def secret_values(params):
-    """The secret values inside connection params (for ``no_log_values`` and output scrubbing)."""
-    values = set()
-    auth = (params or {}).get("auth") or {}
-    for key, value in auth.items():
-        if value and (key in SECRET_AUTH_KEYS or _SECRET_WORDS.search(str(key))):
-            values.add(str(value))
-    return values
 
 
 def last_successful_syncs(store, name):
@@ -924,7 +889,7 @@ def record_auth_result(store, name, ok, message=None, now=None):
 
 def _auth_suboptions():
     spec = dict((key, dict(type="str")) for key in AUTH_KEYS)
-    for key in ("password", "application_credential_secret", "token"):
+    for key in secrets.ACCOUNT_SECRET_KEYS:
         spec[key]["no_log"] = True
     return spec
 

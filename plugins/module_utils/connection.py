@@ -102,22 +102,6 @@ DEFAULT_CONNECT_TIMEOUT = 15.0
 #: A run (authentication and every listing of one cloud) stops sending requests after this long.
 DEFAULT_DEADLINE = 3600
 
-#: Keys whose values are secrets wherever they appear (auth dicts, cloud dicts, clouds.yaml entries).
-SECRET_KEYS = frozenset(
-    (
-        "password",
-        "application_credential_secret",
-        "token",
-        "auth_token",
-        "secret",
-        "client_secret",
-        "access_secret",
-        "passcode",
-        "totp",
-        "os_password",
-    )
-)
-
 
 class AuthenticationFailed(CloudError):
     """The identity service refused the credentials (HTTP 401)."""
@@ -125,36 +109,6 @@ class AuthenticationFailed(CloudError):
 
 class DeadlineExceeded(CloudError):
     """The run's deadline passed: the request was not sent, or was cut off."""
-
-
-def _is_secret_key(key):
-    key = str(key).lower().replace("-", "_")
-    return key in SECRET_KEYS or key.endswith("_password") or key.endswith("_secret")
-
-
-def connection_secrets(params):
-    """Every secret value found anywhere in ``params`` (for ``module.no_log_values``).
-
-    Walks dicts and lists (``cloud`` dict, ``auth`` dict, nested ``auth`` inside ``cloud``)
-    and returns the string values of secret keys (password, application credential secret,
-    token, ...).
-    """
-    found = []
-
-    def walk(value, secret=False):
-        if isinstance(value, dict):
-            for key, item in value.items():
-                walk(item, secret or _is_secret_key(key))
-        elif isinstance(value, (list, tuple)):
-            for item in value:
-                walk(item, secret)
-        elif secret and value not in (None, "") and not isinstance(value, bool):
-            text = str(value)
-            if text not in found:
-                found.append(text)
-
-    walk(params or {})
-    return found
 
 
 def _require_sdk():

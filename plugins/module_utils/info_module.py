@@ -18,6 +18,7 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.cmdb.openstack.plugins.module_utils import catalog as _catalog
 from ansible_collections.cmdb.openstack.plugins.module_utils import connection as _connection
+from ansible_collections.cmdb.openstack.plugins.module_utils import secrets as _secrets
 from ansible_collections.cmdb.openstack.plugins.module_utils.errors import CmdbError, ConfigurationError
 
 INFO_ARGUMENT_SPEC = dict(
@@ -101,7 +102,7 @@ def run_info_module(type_name=None):
     """main() of ``<singular>_info`` (``type_name`` given) and of ``resource_info`` (None)."""
     spec = argument_spec(with_types=type_name is None, load_balancers=type_name in (None, "load_balancers"))
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
-    secrets = _connection.connection_secrets({"cloud": module.params.get("cloud"), "auth": module.params.get("auth")})
+    secrets = _secrets.secret_values({"cloud": module.params.get("cloud"), "auth": module.params.get("auth")})
     module.no_log_values.update(secrets)
     if not _connection.HAS_OPENSTACK:
         module.fail_json(msg=missing_required_lib("openstacksdk"), exception=str(_connection.OPENSTACK_IMPORT_ERROR))

@@ -25,6 +25,7 @@ __metaclass__ = type
 from collections import OrderedDict
 
 from ansible_collections.cmdb.openstack.plugins.module_utils import catalog
+from ansible_collections.cmdb.openstack.plugins.module_utils import secrets as _secrets
 
 STATUSES = ("allowed", "forbidden", "not_in_catalog", "error")
 
@@ -257,7 +258,7 @@ def run_permissions_info(params, open_cloud=None, open_store=None, secrets_sink=
             store.close()
         name = params["account"]
     if secrets_sink is not None:
-        secrets_sink.update(_connection.connection_secrets(conn_params))
+        secrets_sink.update(_secrets.secret_values(conn_params))
     open_cloud = open_cloud or _connection.open_cloud
     session = open_cloud(conn_params, name=name)
     try:

@@ -27,6 +27,7 @@ import json
 import zlib
 from collections import OrderedDict
 
+from ansible_collections.cmdb.openstack.plugins.module_utils import secrets
 from ansible_collections.cmdb.openstack.plugins.module_utils.catalog import RESOURCE_TYPES, get_type
 from ansible_collections.cmdb.openstack.plugins.module_utils.errors import ConfigurationError
 from ansible_collections.cmdb.openstack.plugins.module_utils.intervals import format_interval, parse_interval
@@ -47,7 +48,6 @@ CREDENTIAL_KINDS = ("clouds_yaml", "openstack")
 AWX_OPENSTACK_CLOUD_NAME = "devstack"
 
 #: The auth keys that hold secrets: never in the plan, never in the CMDB.
-SECRET_AUTH_KEYS = ("password", "application_credential_secret", "token")
 
 
 def interval_seconds(value, field="interval"):
@@ -177,10 +177,6 @@ def _clean_name(value, field):
     return value.strip()
 
 
-def _auth_without_secrets(auth):
-    return OrderedDict((k, v) for k, v in sorted(auth.items()) if k not in SECRET_AUTH_KEYS and v is not None)
-
-
 def _secret_field(account):
     auth_type = account.get("auth_type") or "password"
     if "applicationcredential" in auth_type.replace("_", ""):
@@ -231,7 +227,7 @@ def _credential(account, prefix, kind, type_names):
     cloud_name = cloud or name
     entry = OrderedDict()
     if auth:
-        entry["auth"] = _auth_without_secrets(auth)
+        entry["auth"] = secrets.strip_secrets(auth)
     if account.get("auth_type"):
         entry["auth_type"] = account["auth_type"]
     for key in ("interface", "verify", "cacert", "api_timeout"):

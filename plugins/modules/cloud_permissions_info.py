@@ -163,7 +163,7 @@ import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.cmdb.openstack.plugins.module_utils import connection, permissions
+from ansible_collections.cmdb.openstack.plugins.module_utils import connection, permissions, secrets
 from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb import modules
 from ansible_collections.cmdb.openstack.plugins.module_utils.errors import CmdbError
 
@@ -171,7 +171,7 @@ from ansible_collections.cmdb.openstack.plugins.module_utils.errors import CmdbE
 def main():
     module = AnsibleModule(argument_spec=permissions.argument_spec(), supports_check_mode=True)
     module.no_log_values.update(
-        connection.connection_secrets({"cloud": module.params.get("cloud"), "auth": module.params.get("auth")})
+        secrets.secret_values({"cloud": module.params.get("cloud"), "auth": module.params.get("auth")})
     )
     module.no_log_values.update(modules.url_secrets(module.params.get("cmdb_url")))
     if not connection.HAS_OPENSTACK:

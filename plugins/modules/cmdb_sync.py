@@ -268,7 +268,7 @@ import copy
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.cmdb.openstack.plugins.module_utils import connection
+from ansible_collections.cmdb.openstack.plugins.module_utils import connection, secrets
 from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb import modules
 from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb.identity import run_cmdb_sync
 from ansible_collections.cmdb.openstack.plugins.module_utils.errors import CmdbError
@@ -296,7 +296,7 @@ def main():
     )
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
     module.no_log_values.update(
-        connection.connection_secrets({"cloud": module.params.get("cloud"), "auth": module.params.get("auth")})
+        secrets.secret_values({"cloud": module.params.get("cloud"), "auth": module.params.get("auth")})
     )
     module.no_log_values.update(modules.url_secrets(module.params.get("cmdb_url")))
     modules.check_libraries(module)

@@ -8,7 +8,7 @@ import json
 import pytest
 import sqlalchemy as sa
 
-from ansible_collections.cmdb.openstack.plugins.module_utils import accounts, catalog
+from ansible_collections.cmdb.openstack.plugins.module_utils import accounts, catalog, secrets
 from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb import schema
 from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb.store import open_store
 from ansible_collections.cmdb.openstack.plugins.module_utils.errors import ConfigurationError
@@ -167,7 +167,7 @@ def test_build_connection_errors_list_what_is_valid():
 
 
 def test_strip_secrets():
-    stripped = accounts.strip_secrets(
+    stripped = secrets.strip_secrets(
         dict(AUTH, application_credential_secret="x", token="y", totp="1", some_password="z", client_secret="q")
     )
     assert set(stripped) == {"auth_url", "username", "project_name", "user_domain_name", "project_domain_name"}
@@ -216,7 +216,7 @@ def test_connection_params_adds_secrets_from_overrides_or_environment(store):
     assert params["auth"]["username"] == "admin"
     assert params["region_name"] == ["RegionOne", "RegionTwo"]
     assert params["auth_type"] == "password"
-    assert accounts.secret_values(params) == {MARKER}
+    assert secrets.secret_values(params) == [MARKER]
     from_env = accounts.connection_params(store, "prod", None, environ={"OS_PASSWORD": "env-secret"})
     assert from_env["auth"]["password"] == "env-secret"
     nested = accounts.connection_params(store, "prod", {"auth": {"password": "nested"}, "api_timeout": 5}, environ={})

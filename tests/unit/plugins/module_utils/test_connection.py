@@ -16,7 +16,7 @@ from urllib.parse import urlparse
 import pytest
 import yaml
 
-from ansible_collections.cmdb.openstack.plugins.module_utils import connection
+from ansible_collections.cmdb.openstack.plugins.module_utils import connection, secrets
 from ansible_collections.cmdb.openstack.plugins.module_utils.errors import CloudError, ConfigurationError
 
 MARKER = "s3cr3t-M4RKER-pw"
@@ -197,8 +197,8 @@ def test_connection_secrets_finds_passwords_in_a_cloud_dict_and_auth():
         "region_name": ["RegionOne"],
         "other": {"db_password": "dbpw", "verify": True},
     }
-    assert sorted(connection.connection_secrets(params)) == ["app-secret", "dbpw", "pw-in-cloud", "tok"]
-    assert connection.connection_secrets({"cloud": "demo"}) == []
+    assert sorted(secrets.secret_values(params)) == ["app-secret", "dbpw", "pw-in-cloud", "tok"]
+    assert secrets.secret_values({"cloud": "demo"}) == []
 
 
 def test_named_cloud_from_os_client_config_file_with_secure_yaml(clean_env, tmp_path, keystone):

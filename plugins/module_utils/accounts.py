@@ -43,6 +43,7 @@ except ImportError:  # pragma: no cover - reported by the modules with missing_r
     SQLALCHEMY_IMPORT_ERROR = traceback.format_exc()
 
 from ansible_collections.cmdb.openstack.plugins.module_utils import catalog, secrets
+from ansible_collections.cmdb.openstack.plugins.module_utils.clock import iso, utcnow
 from ansible_collections.cmdb.openstack.plugins.module_utils.errors import ConfigurationError, StoreError
 from ansible_collections.cmdb.openstack.plugins.module_utils.intervals import format_interval, parse_interval
 
@@ -105,11 +106,6 @@ class AccountUnavailable(ConfigurationError):
 # Small helpers
 
 
-def utcnow():
-    """Naive UTC now, the CMDB's time format."""
-    return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
-
-
 def _naive_utc(value):
     if value is None:
         return utcnow()
@@ -118,10 +114,6 @@ def _naive_utc(value):
     if value.tzinfo is not None:
         return value.astimezone(datetime.timezone.utc).replace(tzinfo=None)
     return value
-
-
-def _iso(value):
-    return None if value is None else value.replace(microsecond=0).isoformat() + "Z"
 
 
 def _require_sqlalchemy():
@@ -314,27 +306,10 @@ def normalize_settings(stored):
 
 
 def validate_types(types, field="types"):
-    """Catalog names (plural) for ``types`` (plural or singular names; ``all`` = every type)."""
+    """Catalog names (plural) for ``types``; ``None`` stays ``None`` (no choice made)."""
     if types is None:
         return None
-    if isinstance(types, str):
-        types = [part.strip() for part in types.split(",") if part.strip()]
-    names = []
-    unknown = []
-    for item in types:
-        if item == "all":
-            names.extend(catalog.RESOURCE_TYPE_NAMES)
-            continue
-        try:
-            names.append(catalog.get_type(str(item)).name)
-        except KeyError:
-            unknown.append(str(item))
-    if unknown:
-        raise ConfigurationError(
-            "%s: unknown resource type(s) %s; valid types are: all, %s"
-            % (field, ", ".join(unknown), ", ".join(catalog.RESOURCE_TYPE_NAMES))
-        )
-    return list(OrderedDict.fromkeys(names))
+    return catalog.resolve_type_names(types, field)
 
 
 def build_connection(cloud=None, auth=None, auth_type=None, account=None, **extras):
@@ -454,14 +429,14 @@ def public_view(account):
             ("pause_after_auth_failures", account["pause_after_auth_failures"]),
             ("auth_failures", account["auth_failures"]),
             ("last_auth_error", account["last_auth_error"]),
-            ("last_auth_error_at", _iso(account["last_auth_error_at"])),
-            ("created_at", _iso(account["created_at"])),
-            ("updated_at", _iso(account["updated_at"])),
+            ("last_auth_error_at", iso(account["last_auth_error_at"])),
+            ("created_at", iso(account["created_at"])),
+            ("updated_at", iso(account["updated_at"])),
             ("registered", account["deleted_at"] is None),
         )
     )
     if account["deleted_at"] is not None:
-        view["unregistered_at"] = _iso(account["deleted_at"])
+        view["unregistered_at"] = iso(account["deleted_at"])
     return view
 
 
@@ -671,7 +646,7 @@ def _available_account(store, name):
     if account["deleted_at"] is not None:
         raise AccountUnavailable(
             "cloud account %r was unregistered on %s; register it again with cmdb.openstack.cloud_account "
-            "(state: present)" % (name, _iso(account["deleted_at"])),
+            "(state: present)" % (name, iso(account["deleted_at"])),
             "unregistered",
         )
     return account
@@ -695,7 +670,7 @@ def connection_params(store, name, overrides=None, environ=None, ignore_paused=F
         if account["last_auth_error"]:
             reason = " after %d failed authentication(s), last on %s: %s" % (
                 account["auth_failures"],
-                _iso(account["last_auth_error_at"]),
+                iso(account["last_auth_error_at"]),
                 account["last_auth_error"],
             )
         raise AccountUnavailable(

@@ -423,6 +423,42 @@ def get_type(name):
     raise KeyError("unknown resource type %r; valid types are: %s" % (name, ", ".join(RESOURCE_TYPE_NAMES)))
 
 
+#: What a ``types`` option accepts: plural and singular names, and ``all``.
+TYPE_CHOICES = list(RESOURCE_TYPE_NAMES) + list(BY_SINGULAR) + ["all"]
+
+
+def resolve_types(types, field="types"):
+    """Catalog entries for ``types``, in catalog order, without duplicates.
+
+    ``types`` is a list or a comma-separated string of plural or singular names; ``None``,
+    ``"all"`` or a list holding ``"all"`` mean every type. Unknown names raise one
+    ``ConfigurationError`` naming ``field``, every unknown name and the valid ones.
+    """
+    from ansible_collections.cmdb.openstack.plugins.module_utils.errors import ConfigurationError
+
+    if isinstance(types, str):
+        types = [part.strip() for part in types.split(",") if part.strip()]
+    if not types or "all" in types:
+        return list(RESOURCE_TYPES.values())
+    wanted, unknown = set(), []
+    for name in types:
+        try:
+            wanted.add(get_type(str(name)).name)
+        except KeyError:
+            unknown.append(str(name))
+    if unknown:
+        raise ConfigurationError(
+            "%s: unknown resource type(s) %s; valid types are: %s, or all"
+            % (field, ", ".join(unknown), ", ".join(RESOURCE_TYPE_NAMES))
+        )
+    return [rtype for rtype in RESOURCE_TYPES.values() if rtype.name in wanted]
+
+
+def resolve_type_names(types, field="types"):
+    """The plural names of :func:`resolve_types`."""
+    return [rtype.name for rtype in resolve_types(types, field)]
+
+
 def default_settings():
     """Per-type settings a newly registered account starts with."""
     return OrderedDict((rtype.name, {"enabled": True, "interval": rtype.default_interval}) for rtype in _TYPES)

@@ -56,10 +56,7 @@ try:
 except ImportError:  # pragma: no cover - comes with openstacksdk
     HAS_REQUESTS = False
 
-try:
-    from urllib.parse import urlparse
-except ImportError:  # pragma: no cover - Python 2 is not supported
-    from urlparse import urlparse
+from urllib.parse import urlparse
 
 try:
     import yaml

@@ -35,28 +35,17 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
+import queue
 import random
 import re
 import threading
 import time
 from collections import OrderedDict, namedtuple
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from urllib.parse import parse_qs, quote, urlparse
 
 from ansible_collections.cmdb.openstack.plugins.module_utils import catalog as _catalog
-from ansible_collections.cmdb.openstack.plugins.module_utils.errors import ConfigurationError
 from ansible_collections.cmdb.openstack.plugins.module_utils.normalize import normalize
-
-try:
-    import queue
-except ImportError:  # pragma: no cover - Python 2 is not supported
-    import Queue as queue
-
-try:
-    from urllib.parse import parse_qs, quote, urlparse
-except ImportError:  # pragma: no cover
-    from urllib import quote
-
-    from urlparse import parse_qs, urlparse
 
 try:
     from keystoneauth1 import discover as ks_discover
@@ -507,30 +496,6 @@ def _type_filters(filters, type_names):
     return dict((name, filters) for name in type_names)
 
 
-def resolve_types(types):
-    """Type names (plural or singular, or "all") -> catalog entries, in catalog order."""
-    if types is None or types == "all" or (isinstance(types, (list, tuple)) and "all" in types):
-        return list(_catalog.RESOURCE_TYPES.values())
-    if isinstance(types, str):
-        types = [types]
-    wanted = []
-    unknown = []
-    for name in types:
-        try:
-            rtype = _catalog.get_type(name)
-        except KeyError:
-            unknown.append(str(name))
-            continue
-        if rtype not in wanted:
-            wanted.append(rtype)
-    if unknown:
-        raise ConfigurationError(
-            "unknown resource type(s): %s; valid types are: %s"
-            % (", ".join(unknown), ", ".join(_catalog.RESOURCE_TYPE_NAMES))
-        )
-    return [rtype for rtype in _catalog.RESOURCE_TYPES.values() if rtype in wanted]
-
-
 class _ScopeJob:
     """Runs in a worker thread: list one scope and push messages onto the queue."""
 
@@ -975,7 +940,7 @@ def gather(
     cancels everything and is re-raised. ``resolve_member_ports`` adds the ``port_id`` of each
     load balancer member (one ``GET /ports?fixed_ips=subnet_id=...`` listing per member subnet).
     """
-    rtypes = resolve_types(types)
+    rtypes = _catalog.resolve_types(types)
     regions = list(regions or session.regions)
     per_type_filters = _type_filters(filters, [rtype.name for rtype in rtypes])
     own_project = None

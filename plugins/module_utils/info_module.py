@@ -33,7 +33,7 @@ INFO_ARGUMENT_SPEC = dict(
 #: the catalog (reported as a warning; nothing of that type exists to list).
 NOT_FAILED = ("ok", "not_in_catalog")
 
-TYPE_CHOICES = list(_catalog.RESOURCE_TYPE_NAMES) + list(_catalog.BY_SINGULAR) + ["all"]
+TYPE_CHOICES = _catalog.TYPE_CHOICES
 
 
 #: Options of the modules that list load balancers (load_balancer_info, resource_info).
@@ -65,7 +65,7 @@ def run_gather(params, types, warnings=None):
     # Imported here so that a missing openstacksdk is reported by the module, not at import.
     from ansible_collections.cmdb.openstack.plugins.module_utils import gather as _gather
 
-    rtypes = _gather.resolve_types(types)
+    rtypes = _catalog.resolve_types(types)
     session = _connection.open_cloud(params)
     if warnings is not None:
         warnings.extend(getattr(session, "warnings", None) or [])

@@ -78,7 +78,7 @@ def check_permissions(session, types=None, regions=None, all_projects=True, poli
     """Check every type in ``types`` (default: all) and region of ``session``; return the result dict."""
     from ansible_collections.cmdb.openstack.plugins.module_utils import gather as _gather
 
-    rtypes = _gather.resolve_types(types)
+    rtypes = catalog.resolve_types(types)
     names = [rtype.name for rtype in rtypes]
     regions = list(regions or session.regions)
     policy = policy or _quick_policy()
@@ -243,9 +243,8 @@ def run_permissions_info(params, open_cloud=None, open_store=None, secrets_sink=
     """
     from ansible_collections.cmdb.openstack.plugins.module_utils import accounts as _accounts
     from ansible_collections.cmdb.openstack.plugins.module_utils import connection as _connection
-    from ansible_collections.cmdb.openstack.plugins.module_utils import gather as _gather
 
-    types = [rtype.name for rtype in _gather.resolve_types(params.get("types") or ["all"])]
+    types = catalog.resolve_type_names(params.get("types"))
     conn_params = _connection.connection_params(params)
     name = None
     if params.get("account"):

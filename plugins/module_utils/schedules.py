@@ -28,7 +28,7 @@ import zlib
 from collections import OrderedDict
 
 from ansible_collections.cmdb.openstack.plugins.module_utils import secrets
-from ansible_collections.cmdb.openstack.plugins.module_utils.catalog import RESOURCE_TYPES, get_type
+from ansible_collections.cmdb.openstack.plugins.module_utils.catalog import RESOURCE_TYPES, get_type, resolve_type_names
 from ansible_collections.cmdb.openstack.plugins.module_utils.errors import ConfigurationError
 from ansible_collections.cmdb.openstack.plugins.module_utils.intervals import format_interval, parse_interval
 
@@ -286,15 +286,7 @@ def build_plan(
         raise ConfigurationError("job_slice_count and forks must be whole numbers")
     if job_slice_count < 1 or forks < 1:
         raise ConfigurationError("job_slice_count and forks must be at least 1")
-    selected = list(RESOURCE_TYPES)
-    if types:
-        unknown = [t for t in types if t not in RESOURCE_TYPES]
-        if unknown:
-            raise ConfigurationError(
-                "types: unknown resource type(s) %s; valid types are: %s"
-                % (", ".join(map(str, unknown)), ", ".join(RESOURCE_TYPES))
-            )
-        selected = [t for t in RESOURCE_TYPES if t in types]
+    selected = resolve_type_names(types)
     _parse_dtstart(dtstart)
 
     project = copy.deepcopy(_as_dict(project, "project"))
@@ -407,7 +399,7 @@ def build_plan(
                             % (
                                 type_name,
                                 name,
-                                describe_interval(seconds),
+                                format_interval(int(seconds)),
                                 " (paused)" if paused else ("" if setting["enabled"] else " (type disabled)"),
                             ),
                         ),
@@ -483,11 +475,6 @@ def build_plan(
     plan["schedules"] = schedules
     plan["warnings"] = warnings
     return plan
-
-
-def describe_interval(seconds):
-    """300 -> "5m", 5400 -> "1h30m", 1209600 -> "2w"."""
-    return format_interval(int(seconds))
 
 
 def credential_inputs(credential, secrets):

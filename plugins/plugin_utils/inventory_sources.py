@@ -27,6 +27,7 @@ import os
 import threading
 import time
 
+from ansible_collections.cmdb.openstack.plugins.module_utils.clock import utcnow
 from ansible_collections.cmdb.openstack.plugins.plugin_utils.inventory_hosts import (
     VIEW_ATTRIBUTES,
     VIEW_SUBKEYS,
@@ -70,10 +71,6 @@ class InventoryData:
         self.failures = failures or []
         self.warnings = warnings or []
         self.info = info or {}
-
-
-def utcnow():
-    return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
 
 
 def _json(value):

@@ -15,7 +15,7 @@ from ansible_collections.cmdb.openstack.plugins.module_utils import catalog
 from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb import migrations, store
 
 #: ``types`` accepts plural and singular names and ``all``.
-TYPE_CHOICES = list(catalog.RESOURCE_TYPE_NAMES) + list(catalog.BY_SINGULAR) + ["all"]
+TYPE_CHOICES = catalog.TYPE_CHOICES
 
 CMDB_ARGUMENT_SPEC = dict(cmdb_url=dict(type="str"))
 

@@ -594,9 +594,9 @@ def _purge_locked(store, cutoff, clouds, check_mode, locked):
 def _type_names(types):
     if not types or "all" in types:
         return None
-    from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb.sync import resolve_type_names
+    from ansible_collections.cmdb.openstack.plugins.module_utils import catalog
 
-    return resolve_type_names(types)
+    return catalog.resolve_type_names(types)
 
 
 def run_info(params, now=None):

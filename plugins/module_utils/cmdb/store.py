@@ -33,6 +33,7 @@ except ImportError:  # pragma: no cover - reported by the modules with missing_r
     HAS_SQLALCHEMY = False
     SQLALCHEMY_IMPORT_ERROR = traceback.format_exc()
 
+from ansible_collections.cmdb.openstack.plugins.module_utils.clock import iso, utcnow  # noqa: F401 - part of the store API
 from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb import schema
 from ansible_collections.cmdb.openstack.plugins.module_utils.errors import StoreError
 
@@ -70,20 +71,6 @@ def missing_libraries(migrate=True):
         if not migrations.HAS_ALEMBIC:
             missing.append("alembic")
     return missing
-
-
-def utcnow():
-    """Naive UTC now, the form every timestamp of ours is stored in."""
-    return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
-
-
-def iso(value):
-    """A stored naive-UTC datetime as ``2026-11-23T11:44:48Z`` (None stays None)."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        return value
-    return value.replace(microsecond=0).isoformat() + "Z"
 
 
 def resolve_url(url=None):

@@ -77,26 +77,6 @@ ADMIN_ROLES = ("admin",)
 NOT_ERRORS = ("ok", "not_in_catalog")
 
 
-def resolve_type_names(types):
-    """Validate ``types`` (plural or singular names, or "all"); catalog order; None -> every type."""
-    if types is None or types == "all" or (isinstance(types, (list, tuple)) and "all" in types):
-        return list(catalog.RESOURCE_TYPE_NAMES)
-    if isinstance(types, str):
-        types = [t.strip() for t in types.split(",") if t.strip()]
-    wanted, unknown = set(), []
-    for name in types:
-        try:
-            wanted.add(catalog.get_type(name).name)
-        except KeyError:
-            unknown.append(str(name))
-    if unknown:
-        raise ConfigurationError(
-            "types: unknown resource type(s) %s; valid types are: %s, or all"
-            % (", ".join(unknown), ", ".join(catalog.RESOURCE_TYPE_NAMES))
-        )
-    return [name for name in catalog.RESOURCE_TYPE_NAMES if name in wanted]
-
-
 def parse_full_sync_interval(value):
     """Seconds between full server reconciliations; 0 means every run is full."""
     if value in (None, ""):
@@ -299,7 +279,7 @@ def run_sync(params, check_mode=False, diff=False, open_cloud=None, gather=None,
     confirmer = confirmer or (_gather.Confirmer if _gather else None)
     if open_cloud is None or gather is None:
         raise ConfigurationError("cmdb_sync needs openstacksdk: %s" % (GATHER_IMPORT_ERROR or "not importable"))
-    types = resolve_type_names(params.get("types"))
+    types = catalog.resolve_type_names(params.get("types"))
     max_confirmations = parse_max_confirmations(params.get("max_delete_confirmations"))
     full_interval = parse_full_sync_interval(params.get("full_sync_interval"))
     account = params.get("account")

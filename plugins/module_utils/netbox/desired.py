@@ -13,6 +13,7 @@ __metaclass__ = type
 
 import json
 
+from ansible_collections.cmdb.openstack.plugins.module_utils.clock import utcnow
 from ansible_collections.cmdb.openstack.plugins.module_utils.netbox.model import (
     CF_CLOUD,
     CF_DELETED_AT,
@@ -24,7 +25,6 @@ from ansible_collections.cmdb.openstack.plugins.module_utils.netbox.model import
     host_prefix,
     map_status,
     norm_mac,
-    utcnow,
 )
 
 

@@ -134,10 +134,6 @@ class NetBoxError(CmdbError):
     """NetBox could not be reached, refused the token or a permission, or rejected a write."""
 
 
-def utcnow():
-    return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
-
-
 # ------------------------------------------------------------------------------------------------ helpers
 def clean_text(value, limit=None):
     if value is None:

@@ -35,6 +35,7 @@ import datetime
 import json
 import time
 
+from ansible_collections.cmdb.openstack.plugins.module_utils.clock import utcnow
 from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb.netbox_view import NetBoxView
 from ansible_collections.cmdb.openstack.plugins.module_utils.errors import ConfigurationError
 from ansible_collections.cmdb.openstack.plugins.module_utils.netbox.client import (
@@ -82,7 +83,6 @@ from ansible_collections.cmdb.openstack.plugins.module_utils.netbox.model import
     ref_id,
     slugify,
     to_iso,
-    utcnow,
 )
 from ansible_collections.cmdb.openstack.plugins.module_utils.netbox.reconcile import (
     DISK_FIELDS,

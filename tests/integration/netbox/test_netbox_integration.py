@@ -7,6 +7,7 @@ import datetime
 import pytest
 from fakecloud import FakeCloud
 
+from ansible_collections.cmdb.openstack.plugins.module_utils import clock
 from ansible_collections.cmdb.openstack.plugins.module_utils.netbox import client, model, runner
 
 pytestmark = pytest.mark.netbox
@@ -218,7 +219,7 @@ def test_expiry_uses_the_cmdb_deletion_time(netbox, cmdb_file):
     result = _sync(netbox, cmdb_file, retention=1)
     assert result["decommissioned"] == 1
     base = {"netbox_url": netbox.url, "netbox_token": netbox.token, "cmdb_url": cmdb_file, "retention": 1}
-    tomorrow = model.utcnow() + datetime.timedelta(days=1, minutes=1)
+    tomorrow = clock.utcnow() + datetime.timedelta(days=1, minutes=1)
     later = runner.run_netbox_sync(base, now=tomorrow)
     assert later["counts"]["virtual_machines"]["deleted"] == 1
 

@@ -14,6 +14,7 @@ from urllib.parse import parse_qs, urlencode, urlparse
 import pytest
 
 from ansible_collections.cmdb.openstack.plugins.module_utils import gather as g
+from ansible_collections.cmdb.openstack.plugins.module_utils.errors import ConfigurationError
 
 COMPUTE = "http://compute.test/v2.1"
 IMAGE = "http://image.test/prefix/v2/"
@@ -338,10 +339,11 @@ def test_filters_flat_or_per_type():
 
 
 def test_resolve_types_accepts_singular_plural_all_and_names_the_valid_ones():
-    assert [t.name for t in g.resolve_types(["server", "ports", "servers"])] == ["servers", "ports"]
-    assert len(g.resolve_types("all")) == len(g._catalog.RESOURCE_TYPES)
-    with pytest.raises(g.ConfigurationError) as info:
-        g.resolve_types(["servers", "instances"])
+    assert [t.name for t in g._catalog.resolve_types(["server", "ports", "servers"])] == ["servers", "ports"]
+    assert len(g._catalog.resolve_types("all")) == len(g._catalog.RESOURCE_TYPES)
+    assert g._catalog.resolve_type_names("ports, server") == ["servers", "ports"]
+    with pytest.raises(ConfigurationError) as info:
+        g._catalog.resolve_types(["servers", "instances"])
     assert "instances" in info.value.message and "floating_ips" in info.value.message
 
 

@@ -259,9 +259,3 @@ def test_cmdb_credential_inputs():
     assert schedules.credential_inputs(cmdb, {"cmdb_url": url}) == {"cmdb_url": url}
     with pytest.raises(ConfigurationError, match="cmdb_url"):
         schedules.credential_inputs(cmdb, {})
-
-
-def test_describe_interval():
-    assert schedules.describe_interval(300) == "5m"
-    assert schedules.describe_interval(5400) == "1h30m"
-    assert schedules.describe_interval(1209600) == "2w"

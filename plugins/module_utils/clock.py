@@ -15,10 +15,27 @@ def utcnow():
     return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
 
 
-def iso(value):
-    """A stored naive-UTC datetime as ``2026-11-23T11:44:48Z`` (None stays None, strings unchanged)."""
-    if value is None:
+def naive_utc(value):
+    """A naive UTC datetime from a datetime (aware ones converted) or an ISO 8601 string (``Z``,
+    offsets and SQLite's ``2026-11-23 11:44:48.123456`` accepted); None when absent or unparsable."""
+    if value is None or value == "":
         return None
-    if isinstance(value, str):
-        return value
-    return value.replace(microsecond=0).isoformat() + "Z"
+    if isinstance(value, datetime.datetime):
+        dt = value
+    else:
+        try:
+            dt = datetime.datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    if dt.tzinfo is not None:
+        dt = dt.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+    return dt
+
+
+def iso(value):
+    """A timestamp as ``2026-11-23T11:44:48Z``: a datetime (stored naive UTC, or aware) or an ISO
+    string (as SQLite hands it back); None and "" give None, a string that is no timestamp stays as it is."""
+    dt = naive_utc(value)
+    if dt is None:
+        return None if value in (None, "") else value
+    return dt.replace(microsecond=0).isoformat() + "Z"

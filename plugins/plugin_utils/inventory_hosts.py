@@ -18,13 +18,14 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import datetime
 import fnmatch
 import functools
 import ipaddress
 import re
 import unicodedata
 from collections import Counter
+
+from ansible_collections.cmdb.openstack.plugins.module_utils.clock import iso, naive_utc, utcnow
 
 #: The keys of a Nova server item that :func:`server_view` reads. The CMDB source asks the database
 #: for these only (not the whole item: decoding it was a third of the read), and the live source
@@ -220,41 +221,16 @@ def address_preference(preference=None, private=False):
     return ADDRESS_CLASSES
 
 
-def _to_datetime(value):
-    """A naive UTC datetime from a datetime or an ISO string; None when absent or unparsable."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, datetime.datetime):
-        dt = value
-    else:
-        text = str(value).strip().replace("Z", "+00:00")
-        try:
-            dt = datetime.datetime.fromisoformat(text)
-        except ValueError:
-            return None
-    if dt.tzinfo is not None:
-        dt = dt.astimezone(datetime.timezone.utc).replace(tzinfo=None)
-    return dt
-
-
-def iso(value):
-    """ISO 8601 UTC text (``2026-11-23T11:44:56Z``) for a datetime or string, None when absent."""
-    dt = _to_datetime(value)
-    if dt is None:
-        return None if value in (None, "") else str(value)
-    return dt.replace(microsecond=0).isoformat() + "Z"
-
-
 def is_stale(last_seen, deleted_at, now, max_age):
     """A host is stale when deleted in the CMDB, or not seen for more than ``max_age`` seconds."""
     if deleted_at:
         return True
     if not max_age:
         return False
-    seen = _to_datetime(last_seen)
+    seen = naive_utc(last_seen)
     if seen is None:
         return False
-    return (_to_datetime(now) - seen).total_seconds() > max_age
+    return (naive_utc(now) - seen).total_seconds() > max_age
 
 
 def _relations_by_name(record):
@@ -384,7 +360,7 @@ def server_view(record, lookup=None, now=None, max_age=None, source="cmdb"):
         "first_seen": iso(record.get("first_seen")),
         "last_seen": iso(last_seen),
         "deleted": bool(deleted_at),
-        "stale": is_stale(last_seen, deleted_at, now or datetime.datetime.utcnow(), max_age),
+        "stale": is_stale(last_seen, deleted_at, now or utcnow(), max_age),
         "source": source,
     }
 

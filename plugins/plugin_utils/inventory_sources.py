@@ -21,13 +21,11 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import datetime
 import json
-import os
 import threading
 import time
 
-from ansible_collections.cmdb.openstack.plugins.module_utils.clock import utcnow
+from ansible_collections.cmdb.openstack.plugins.module_utils.clock import naive_utc, utcnow
 from ansible_collections.cmdb.openstack.plugins.plugin_utils.inventory_hosts import (
     VIEW_ATTRIBUTES,
     VIEW_SUBKEYS,
@@ -82,20 +80,6 @@ def _json(value):
     return value or {}
 
 
-def _naive(value):
-    if value is None:
-        return None
-    if isinstance(value, datetime.datetime):
-        if value.tzinfo is not None:
-            value = value.astimezone(datetime.timezone.utc).replace(tzinfo=None)
-        return value
-    try:
-        parsed = datetime.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return _naive(parsed)
-
-
 def _age_text(seconds):
     seconds = int(seconds)
     if seconds >= 86400:
@@ -112,20 +96,10 @@ def _age_text(seconds):
 
 
 def open_cmdb(url):
-    """Open the CMDB read-only (no migration); a missing SQLite file is a clear error, not a new file."""
-    from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb import store as _store
-    from ansible_collections.cmdb.openstack.plugins.module_utils.errors import StoreError
+    """Open the CMDB read-only (``cmdb/inventory_view.open_read_only``: nothing created or migrated)."""
+    from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb import inventory_view
 
-    raw = _store.resolve_url(url)
-    if raw.startswith("sqlite"):
-        parsed = _store.parse_url(raw)
-        database = parsed.database
-        if database and database != ":memory:" and not os.path.isfile(database):
-            raise StoreError(
-                "there is no CMDB at %s (the file does not exist): fill it first with cmdb.openstack.cmdb_sync, "
-                "or point cmdb_url (or CMDB_URL) at the right database" % database
-            )
-    return _store.open_store(raw, migrate=False)
+    return inventory_view.open_read_only(url)
 
 
 def read_cmdb(store, clouds=None, regions=None, projects=None, max_age=3600, include_deleted=False, now=None):
@@ -133,74 +107,24 @@ def read_cmdb(store, clouds=None, regions=None, projects=None, max_age=3600, inc
 
     ``clouds``/``regions``/``projects``: only these (empty = all). ``max_age`` (seconds): a region
     whose last successful servers sync is older gives a warning, and its hosts are ``stale``.
-    ``include_deleted``: also servers the CMDB marked deleted (always ``stale``).
+    ``include_deleted``: also servers the CMDB marked deleted (always ``stale``). The queries are
+    ``cmdb/inventory_view.server_rows``; this builds the views.
     """
-    import sqlalchemy as sa
+    from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb import inventory_view, queries
 
-    from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb import queries, schema
-
-    now = _naive(now) or utcnow()
-    res = schema.resources
-    rel = schema.relations
-
-    def scoped(query, table, cloud_col="cloud"):
-        if clouds:
-            query = query.where(table.c[cloud_col].in_(list(clouds)))
-        if regions:
-            query = query.where(table.c.region.in_(list(regions)))
-        return query
-
-    server_q = scoped(
-        sa.select(
-            res.c.cloud,
-            res.c.region,
-            res.c.id,
-            res.c.name,
-            res.c.project_id,
-            res.c.status,
-            res.c.created_at,
-            res.c.updated_at,
-            _view_attributes(res.c.attributes, _dialect_of(store)),
-            # SQLite stores datetimes as text; SQLAlchemy's parsing of 30,000 of them costs more than
-            # fromisoformat (``_naive``, ``iso``), which takes text or datetime (PostgreSQL) alike.
-            sa.type_coerce(res.c.first_seen, sa.String),
-            sa.type_coerce(res.c.last_seen, sa.String),
-            sa.type_coerce(res.c.deleted_at, sa.String),
-        ).where(res.c.type == "servers"),
-        res,
+    now = naive_utc(now) or utcnow()
+    rows = inventory_view.server_rows(
+        store,
+        clouds=clouds,
+        regions=regions,
+        projects=projects,
+        include_deleted=include_deleted,
+        attributes=VIEW_ATTRIBUTES,
+        subkeys=VIEW_SUBKEYS,
+        name_types=NAME_TYPES,
+        now=now,
     )
-    if not include_deleted:
-        server_q = server_q.where(res.c.deleted_at.is_(None))
-    if projects:
-        server_q = server_q.where(res.c.project_id.in_(list(projects)))
-
-    relation_q = scoped(
-        sa.select(
-            rel.c.cloud,
-            rel.c.region,
-            rel.c.source_type,
-            rel.c.source_id,
-            rel.c.relation,
-            rel.c.target_type,
-            rel.c.target_id,
-            rel.c.target_name,
-        ).where(rel.c.source_type == "floating_ips", rel.c.relation == "server"),
-        rel,
-    )
-    names_q = scoped(
-        sa.select(res.c.cloud, res.c.region, res.c.type, res.c.id, res.c.name).where(
-            res.c.type.in_(NAME_TYPES), res.c.deleted_at.is_(None)
-        ),
-        res,
-    )
-    reader = store.read() if hasattr(store, "read") else _engine_reader(store)
-    with reader as connection:
-        servers = connection.execute(server_q).fetchall()
-        relations = connection.execute(relation_q).fetchall()
-        names = connection.execute(names_q).fetchall()
-        # The one definition of "last successful sync" (cmdb_info uses it too).
-        last_ok = queries.last_ok_syncs(connection, clouds or None, regions or None, ["servers"])
-        status = queries.sync_status(connection, clouds or None, regions or None, now=now)
+    names, relations, servers, last_ok, status = rows.names, rows.relations, rows.servers, rows.last_ok, rows.status
 
     lookup = {}
     for row in names:
@@ -228,7 +152,7 @@ def read_cmdb(store, clouds=None, regions=None, projects=None, max_age=3600, inc
     for row in servers:
         cloud, region, sid = row[0], row[1], row[2]
         attributes = _json(row[8])
-        last_seen = _naive(row[10])
+        last_seen = naive_utc(row[10])
         confirmed = queries.confirmed_at(last_ok, cloud, region, "servers", row[4])
         if confirmed is not None and row[11] is None and (last_seen is None or confirmed > last_seen):
             # Unchanged servers are not rewritten by a sync: the last complete servers sync of the
@@ -281,77 +205,6 @@ def read_cmdb(store, clouds=None, regions=None, projects=None, max_age=3600, inc
     return InventoryData(views=views, warnings=warnings, info=info)
 
 
-def _dialect_of(store):
-    engine = getattr(store, "engine", store)
-    return engine.dialect.name
-
-
-def _view_attributes(column, dialect):
-    """The ``attributes`` keys the host view reads (``VIEW_ATTRIBUTES``, of the image and the flavor
-    only ``VIEW_SUBKEYS``), as one small JSON object (about 500 bytes instead of 2 KB a server).
-
-    Built by the database (SQLite >= 3.38 ``json_object`` of ``->``, PostgreSQL ``json_build_object``
-    of ``->``), so that neither the whole Nova item (user_data, ~2 KB a server) is transferred nor
-    decoded. Both keep the JSON text of each value as stored, so strings come back exact (SQLite
-    keeps NUL escapes; PostgreSQL returns an item with a NUL escape whole). Other databases, and
-    older SQLite, read the whole column.
-    """
-    import sqlalchemy as sa
-
-    if dialect == "sqlite":
-        import sqlite3
-
-        if sqlite3.sqlite_version_info < (3, 38, 0):
-            return column
-
-        def sqlite_value(*path):
-            return column.op("->")(sa.literal_column("'$.%s'" % ".".join('"%s"' % key for key in path)))
-
-        args = []
-        for key in VIEW_ATTRIBUTES:
-            value = sqlite_value(key)
-            if key in VIEW_SUBKEYS:
-                sub = []
-                for subkey in VIEW_SUBKEYS[key]:
-                    sub += [sa.literal_column("'%s'" % subkey), sqlite_value(key, subkey)]
-                value = sa.func.json_object(*sub)
-            args += [sa.literal_column("'%s'" % key), value]
-        return sa.func.json_object(*args)
-    if dialect == "postgresql":
-        args = []
-        for key in VIEW_ATTRIBUTES:
-            quoted = sa.literal_column("'%s'" % key)
-            value = column.op("->")(quoted)
-            if key in VIEW_SUBKEYS:
-                sub = []
-                for subkey in VIEW_SUBKEYS[key]:
-                    subquoted = sa.literal_column("'%s'" % subkey)
-                    sub += [subquoted, column.op("->")(quoted).op("->")(subquoted)]
-                value = sa.func.json_build_object(*sub)
-            args += [quoted, value]
-        # PostgreSQL's json operators refuse a \u0000 escape ("cannot be converted to text"), which the
-        # json column stores fine: such items (rare; names with NUL from a hostile cloud) come whole.
-        has_nul = sa.func.strpos(sa.cast(column, sa.Text), sa.literal_column("'\\u0000'")) > 0
-        return sa.case((has_nul, column), else_=sa.func.json_build_object(*args))
-    return column
-
-
-class _engine_reader:
-    def __init__(self, engine):
-        self.engine = engine
-        self.connection = None
-
-    def __enter__(self):
-        self.connection = self.engine.connect()
-        return self.connection
-
-    def __exit__(self, *exc):
-        try:
-            self.connection.rollback()
-        finally:
-            self.connection.close()
-
-
 # ---------------------------------------------------------------------------------------------
 # source: live
 
@@ -378,7 +231,7 @@ def live_views(records_by_type, now=None):
                     "target_name": fip.get("name"),
                 }
             )
-    now = _naive(now) or utcnow()
+    now = naive_utc(now) or utcnow()
     views = []
     for record in records_by_type.get("servers") or ():
         extra = fip_by_server.get((record.get("cloud"), record.get("region"), record.get("id")))

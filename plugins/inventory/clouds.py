@@ -29,8 +29,14 @@ description:
   - Groups. C(openstack_clouds) holds every account that is not paused; C(paused_clouds) the paused
     ones (a paused account is not synchronized, so it stays out of C(openstack_clouds)). O(compose),
     O(groups) and O(keyed_groups) add more.
+  - Host variables C(cmdb_all_projects) and C(cmdb_projects) give the account's project scope
+    (M(cmdb.openstack.cloud_account) options C(all_projects) and C(projects)).
   - The CMDB stores no secret, and this plugin never adds one. Every value read from the CMDB is
-    marked unsafe (never templated); the last authentication error comes from a cloud.
+    untrusted data (never templated); the last authentication error comes from a cloud.
+  - Errors (a missing CMDB, an unknown name in O(only_clouds), two accounts giving one host name)
+    raise a parse error naming this file. Ansible then warns and goes on without this source, unless
+    C([inventory] any_unparsed_is_failed) (or C(unparsed_is_failed) when it is the only source) is
+    set; then the command fails.
   - The configuration file name must end with C(clouds.yml) or C(clouds.yaml), for example
     C(openstack_clouds.yml).
 extends_documentation_fragment:
@@ -46,12 +52,15 @@ options:
       - SQLAlchemy URL of the CMDB, for example C(sqlite:////var/lib/cmdb/cmdb.sqlite) or
         C(postgresql+psycopg://cmdb@db.example.com/cmdb).
       - Defaults to the environment variable E(CMDB_URL), else C(sqlite:///~/.local/share/cmdb.openstack/cmdb.sqlite).
-      - The database is only read. A missing SQLite file is an error.
+      - The database is only read, never created or migrated. A missing SQLite file is an error naming
+        the URL.
     type: str
     env:
       - name: CMDB_URL
   only_clouds:
-    description: Only these accounts. Empty means every registered account.
+    description:
+      - Only these accounts. Empty means every registered account.
+      - A name that is not a registered account is an error naming it and the registered accounts.
     type: list
     elements: str
     default: []
@@ -85,25 +94,11 @@ keyed_groups:
     default_value: all_regions
 """
 
-import os
-
-from ansible.errors import AnsibleParserError
-from ansible.plugins.inventory import BaseInventoryPlugin, Constructable
-
-try:
-    from ansible.utils.unsafe_proxy import wrap_var
-except ImportError:  # pragma: no cover - every supported core has it
-    wrap_var = None
-
 from ansible_collections.cmdb.openstack.plugins.module_utils.errors import CmdbError
+from ansible_collections.cmdb.openstack.plugins.plugin_utils.inventory_base import CmdbInventoryBase
 
 GROUP = "openstack_clouds"
 PAUSED_GROUP = "paused_clouds"
-
-
-def _unsafe(value):
-    """Never templated: ansible-core 2.19+ treats plugin strings as untrusted anyway; older cores need this."""
-    return wrap_var(value) if wrap_var is not None else value
 
 
 def host_names(account):
@@ -127,9 +122,13 @@ def host_vars(account, region):
         if key != "auth" and _secrets.is_secret_key(key):
             connection.pop(key)
     return {
+        "ansible_connection": "local",
         "cmdb_account": view["name"],
         "cmdb_region": region,
         "cmdb_regions": list(view["regions"]),
+        # the account's project scope (cloud_account all_projects / projects; absent on older CMDBs)
+        "cmdb_all_projects": bool(view.get("all_projects", account.get("all_projects")) or False),
+        "cmdb_projects": list(view.get("projects", account.get("projects")) or []),
         "cmdb_resources": dict((name, dict(entry)) for name, entry in view["resources"].items()),
         "cmdb_paused": view["paused"],
         "cmdb_pause_after_auth_failures": view["pause_after_auth_failures"],
@@ -159,61 +158,31 @@ def build_hosts(accounts_list, include_paused=True):
     return hosts
 
 
-def open_cmdb_read_only(url):
-    """Open the CMDB without migrating it; a missing SQLite file is a clear error, not a new file."""
-    from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb import store as _store
-
-    raw = _store.resolve_url(url)
-    if raw.startswith("sqlite"):
-        database = _store.parse_url(raw).database
-        if not os.path.isfile(database):
-            raise CmdbError(
-                "there is no CMDB at %s (the file does not exist): register accounts with "
-                "cmdb.openstack.cloud_account first, or point cmdb_url (or CMDB_URL) at the right database" % database
-            )
-    return _store.open_store(raw, migrate=False)
-
-
-class InventoryModule(BaseInventoryPlugin, Constructable):
+class InventoryModule(CmdbInventoryBase):
     NAME = "cmdb.openstack.clouds"
-
-    def verify_file(self, path):
-        if not super(InventoryModule, self).verify_file(path):
-            return False
-        return path.endswith(("clouds.yml", "clouds.yaml"))
+    SUFFIXES = ("clouds.yml", "clouds.yaml")
 
     def parse(self, inventory, loader, path, cache=True):
-        super(InventoryModule, self).parse(inventory, loader, path, cache=cache)
-        self._read_config_data(path)
+        self.read_config(inventory, loader, path, cache=cache)
+        from ansible_collections.cmdb.openstack.plugins.module_utils import accounts as _accounts
+
+        only = list(self.get_option("only_clouds") or [])
+        store = self.open_cmdb(self.get_option("cmdb_url"))
         try:
-            from ansible_collections.cmdb.openstack.plugins.module_utils import accounts as _accounts
-        except ImportError as exc:  # pragma: no cover - depends on the environment
-            raise AnsibleParserError("cmdb.openstack.clouds needs SQLAlchemy: %s" % exc)
-        if not _accounts.HAS_SQLALCHEMY:
-            raise AnsibleParserError(
-                "cmdb.openstack.clouds needs the Python library SQLAlchemy (pip install SQLAlchemy)"
-            )
-        try:
-            store = open_cmdb_read_only(self.get_option("cmdb_url"))
             try:
-                found = _accounts.list_accounts(store, names=self.get_option("only_clouds") or None)
-            finally:
-                store.close()
-            hosts = build_hosts(found, include_paused=self.get_option("include_paused"))
-        except CmdbError as exc:
-            raise AnsibleParserError("cmdb.openstack.clouds: %s" % exc.message)
-        except ValueError as exc:
-            raise AnsibleParserError("cmdb.openstack.clouds: %s" % exc)
-        strict = self.get_option("strict")
+                found = _accounts.list_accounts(store)
+                self.check_known("only_clouds", only, [account["name"] for account in found], kind="account")
+                if only:
+                    found = [account for account in found if account["name"] in only]
+                hosts = build_hosts(found, include_paused=self.get_option("include_paused"))
+            except (CmdbError, ValueError) as exc:
+                raise self.error_from(exc)
+        finally:
+            store.close()
         self.inventory.add_group(GROUP)
         self.inventory.add_group(PAUSED_GROUP)
         for name, variables, groups in hosts:
-            host = self.inventory.add_host(_unsafe(name))
+            host = self.add_host_with_vars(name, variables)
             for group in groups:
                 self.inventory.add_child(group, host)
-            self.inventory.set_variable(host, "ansible_connection", "local")
-            for key, value in variables.items():
-                self.inventory.set_variable(host, key, _unsafe(value))
-            self._set_composite_vars(self.get_option("compose"), variables, host, strict=strict)
-            self._add_host_to_composed_groups(self.get_option("groups"), variables, host, strict=strict)
-            self._add_host_to_keyed_groups(self.get_option("keyed_groups"), variables, host, strict=strict)
+            self.construct(host, variables)

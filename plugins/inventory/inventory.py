@@ -292,39 +292,19 @@ cache_timeout: 300
 """
 
 import gc
-import importlib.util
 import re
 
 from ansible.errors import AnsibleParserError
-from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
-
-# ansible-core >= 2.19 (data tagging, public module ansible.module_utils.datatag): a string is
-# templated only when tagged trusted, and strings built by a plugin never are, so cloud data is
-# inert as it is. wrap_var there only copies every value (seconds for 10,000 hosts), so it is used
-# on older cores only.
-if importlib.util.find_spec("ansible.module_utils.datatag") is not None:
-    wrap_var = None
-else:  # pragma: no cover - ansible-core < 2.19
-    from ansible.utils.unsafe_proxy import wrap_var
+from ansible.plugins.inventory import Cacheable
 
 from ansible_collections.cmdb.openstack.plugins.plugin_utils import inventory_hosts as hosts
 from ansible_collections.cmdb.openstack.plugins.plugin_utils import inventory_sources as sources
-
-_SUFFIXES = ("openstack.yml", "openstack.yaml")
-
-
-def _unsafe(value):
-    """Cloud data is never templated: mark it unsafe on every core (2.19+ treats it as untrusted anyway)."""
-    return wrap_var(value) if wrap_var is not None else value
+from ansible_collections.cmdb.openstack.plugins.plugin_utils.inventory_base import CmdbInventoryBase
 
 
-class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
+class InventoryModule(CmdbInventoryBase, Cacheable):
     NAME = "cmdb.openstack.inventory"
-
-    def verify_file(self, path):
-        if not super(InventoryModule, self).verify_file(path):
-            return False
-        return str(path).endswith(_SUFFIXES)
+    SUFFIXES = ("openstack.yml", "openstack.yaml")
 
     # -----------------------------------------------------------------------------------------
 
@@ -341,12 +321,11 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 gc.enable()
 
     def _parse(self, inventory, loader, path, cache):
-        super(InventoryModule, self).parse(inventory, loader, path, cache=cache)
-        self._read_config_data(path)
+        self.read_config(inventory, loader, path, cache=cache)
         try:
             self._options_checked = self._check_options()
         except ValueError as exc:
-            raise AnsibleParserError("cmdb.openstack.inventory (%s): %s" % (path, exc))
+            raise self.error_from(exc)
 
         use_cache = bool(self.get_option("cache"))
         cache_key = self.get_cache_key(path) if use_cache else None
@@ -361,7 +340,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 data = None
                 needs_update = True
         if data is None:
-            data = self._fetch(path)
+            data = self._fetch()
             if needs_update and not data["failures"]:
                 self._cache[cache_key] = data
         else:
@@ -406,7 +385,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             raise ValueError("max_metadata_groups: must be 0 or more (got %r)" % (limit,))
         return {"max_age": max_age, "preference": preference, "filters": filters}
 
-    def _fetch(self, path):
+    def _fetch(self):
         source = self.get_option("source")
         try:
             if source == "cmdb":
@@ -416,18 +395,15 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         except AnsibleParserError:
             raise
         except Exception as exc:
-            message = getattr(exc, "message", None) or "%s: %s" % (exc.__class__.__name__, exc)
-            message = "cmdb.openstack.inventory (%s): %s" % (path, message)
-            if self.get_option("fail_on_errors"):
-                self._fail_everything(message)
-            raise AnsibleParserError(message)
+            raise self.error_from(exc)
         failures = list(result.failures)
         if failures:
             text = "; ".join(str(f) for f in failures)
             if self.get_option("fail_on_errors"):
-                self._fail_everything(
-                    "cmdb.openstack.inventory (%s): fail_on_errors is set and %d cloud(s) failed, so no host is "
-                    "returned: %s" % (path, len(failures), text)
+                # No host is added. Ansible fails the command when [inventory] any_unparsed_is_failed
+                # (or unparsed_is_failed, for a sole source; AWX sets it) is on, else it warns.
+                raise self.error(
+                    "fail_on_errors is set and %d cloud(s) failed, so no host is returned: %s" % (len(failures), text)
                 )
             for failure in failures:
                 self.display.warning(
@@ -440,19 +416,14 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             "sync_status": (result.info or {}).get("sync_status") or [],
         }
 
-    def _fail_everything(self, message):
-        from ansible import constants as C
-
-        if getattr(C, "INVENTORY_ANY_UNPARSED_IS_FAILED", False) or getattr(C, "INVENTORY_UNPARSED_IS_FAILED", False):
-            raise AnsibleParserError(message)
-        # Ansible only warns about a source that failed to parse (and goes on with an empty inventory,
-        # exit status 0); fail_on_errors promises a failing command, so stop here, before any host is added.
-        self.display.error(message)
-        raise SystemExit(1)  # not an Exception: the inventory manager cannot turn it into a warning
-
     def _from_cmdb(self):
-        store = sources.open_cmdb(self.get_option("cmdb_url"))
+        from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb import inventory_view
+
+        store = self.open_cmdb(self.get_option("cmdb_url"))
         try:
+            only = self.get_option("only_clouds")
+            if only:
+                self.check_known("only_clouds", only, inventory_view.known_clouds(store))
             return sources.read_cmdb(
                 store,
                 clouds=self.get_option("only_clouds"),
@@ -475,13 +446,14 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         if self.get_option("clouds_from") == "accounts":
             from ansible_collections.cmdb.openstack.plugins.module_utils import accounts
 
-            store = sources.open_cmdb(self.get_option("cmdb_url"))
+            store = self.open_cmdb(self.get_option("cmdb_url"))
             try:
-                names = [account["name"] for account in accounts.list_accounts(store, names=only or None)]
-                missing = [name for name in only if name not in names]
-                for name in missing:
-                    failures.append(sources.Failure(name, "no such registered account", status="unknown"))
-                for name in names:
+                found = accounts.list_accounts(store)
+                self.check_known("only_clouds", only, [account["name"] for account in found], kind="account")
+                for account in found:
+                    name = account["name"]
+                    if only and name not in only:
+                        continue
                     try:
                         params = accounts.connection_params(store, name, overrides=dict(extra))
                     except Exception as exc:
@@ -489,7 +461,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                             sources.Failure(name, getattr(exc, "message", None) or str(exc), status="unavailable")
                         )
                         continue
-                    targets.append({"name": name, "params": params})
+                    targets.append(dict({"name": name, "params": params}, **sources.account_scope(account)))
             finally:
                 store.close()
             return targets, failures
@@ -499,20 +471,12 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             import openstack.config
             from openstack.config import loader
         except ImportError:
-            raise AnsibleParserError("source: live needs the Python library openstacksdk (pip install openstacksdk)")
+            raise self.error("source: live needs the Python library openstacksdk (pip install openstacksdk)")
         files = paths + list(loader.CONFIG_FILES) if paths else None
         config = openstack.config.OpenStackConfig(config_files=files, load_envvars=False)
         names = [n for n in config.get_cloud_names() if n not in ("envvars", "defaults")]
         if only:
-            for name in only:
-                if name not in names:
-                    failures.append(
-                        sources.Failure(
-                            name,
-                            "not in clouds.yaml (clouds defined: %s)" % (", ".join(sorted(names)) or "none"),
-                            status="unknown",
-                        )
-                    )
+            self.check_known("only_clouds", only, names, kind="cloud of clouds.yaml")
             names = [n for n in names if n in only]
         for name in names:
             params = dict(extra)
@@ -582,29 +546,19 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         compose = self.get_option("compose")
         groups_opt = self.get_option("groups")
         keyed = self.get_option("keyed_groups")
-        strict = self.get_option("strict")
         constructed = bool(compose or groups_opt or keyed)
-        # ansible-core 2.19 wraps InventoryData so that set_variable deep-copies each value and tags
-        # every container with its origin: about 0.8 ms per host for the ``openstack`` dict, seconds
-        # for 10,000 hosts. The views are fresh, plain JSON data (dict, list, str, int, bool, None)
-        # that nothing else references, and no string in them is trusted, so they go to the
-        # wrapped InventoryData directly. Values from compose still go through the wrapper.
-        raw_set_variable = getattr(getattr(inventory, "__wrapped__", inventory), "set_variable", None)
-        set_variable = raw_set_variable if wrap_var is None and raw_set_variable else inventory.set_variable
         compact = self.get_option("host_vars") != "full"
         with_deleted = bool(self.get_option("include_deleted"))
         host_names = frozenset(names)
         members = {}
         refused = frozenset(index for index, _why in renamed)
         for index, (name, view) in enumerate(zip(names, selected)):
-            hostvars = {"openstack": _unsafe(hosts.compact_view(view, with_deleted) if compact else view)}
+            hostvars = {"openstack": hosts.compact_view(view, with_deleted) if compact else view}
             # use_names must not point ansible_host at a refused name (localhost, an IP literal, ...)
             address = hosts.ansible_host_for(view, preference, only_ipv4, use_names and index not in refused)
             if address:
-                hostvars["ansible_host"] = _unsafe(address)
-            host = inventory.add_host(_unsafe(name))
-            for key, value in hostvars.items():
-                set_variable(host, key, value)
+                hostvars["ansible_host"] = address
+            host = self.add_host_with_vars(name, hostvars)
             if want_default:
                 for group in hosts.default_groups(view, prefix, metadata):
                     members.setdefault(group, []).append(host)
@@ -612,11 +566,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 for group in hosts.legacy_groups(view, name, guard, host_names, metadata):
                     members.setdefault(group, []).append(host)
             if constructed:
-                self._set_composite_vars(compose, hostvars, host, strict=strict)
-                self._add_host_to_composed_groups(groups_opt, hostvars, host, strict=strict)
-                self._add_host_to_keyed_groups(keyed, hostvars, host, strict=strict)
+                self.construct(host, hostvars)
         for group, group_hosts in members.items():
-            group = inventory.add_group(_unsafe(group))
+            group = inventory.add_group(group)
             for host in group_hosts:
                 if group == host:
                     # openstack.cloud's legacy groups may equal a host name: Ansible forbids a host in

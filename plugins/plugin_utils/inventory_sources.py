@@ -287,9 +287,27 @@ class _TrimmingConsumer:
         pass
 
 
+def account_scope(account):
+    """The project scope of a registered account (``cloud_account``'s ``all_projects`` and
+    ``projects``) as keys of a ``read_live`` target: ``{"all_projects": True}`` and/or
+    ``{"projects": [project ids]}``; ``{}`` when the account sets none (or the CMDB predates them)."""
+    scope = {}
+    if account.get("all_projects"):
+        scope["all_projects"] = True
+    projects = [str(project) for project in account.get("projects") or () if project]
+    if projects:
+        scope["projects"] = projects
+    return scope
+
+
 def _live_one(target, types, all_projects, server_filters, open_cloud, gather):
-    """(records_by_type, failures, warnings) for one cloud; never raises."""
+    """(records_by_type, failures, warnings) for one cloud; never raises.
+
+    A target's own ``all_projects`` (an account's scope) wins over the option; a target with
+    ``projects`` lists every project and keeps the servers of those projects."""
     name = target["name"]
+    projects = set(target.get("projects") or ())
+    all_projects = bool(target.get("all_projects", all_projects) or projects)
     records = {}
     failures = []
     warnings = []
@@ -314,7 +332,10 @@ def _live_one(target, types, all_projects, server_filters, open_cloud, gather):
                         % (name, scope.region, scope.type, report.status, report.message)
                     )
                 continue
-            records.setdefault(scope.type, []).extend(kept if kept is not None else (report.records or ()))
+            kept = kept if kept is not None else (report.records or ())
+            if projects and scope.type == "servers":
+                kept = [record for record in kept if record.get("project_id") in projects]
+            records.setdefault(scope.type, []).extend(kept)
     except BaseException as exc:
         if isinstance(exc, (KeyboardInterrupt, SystemExit)):
             raise

@@ -558,7 +558,7 @@ class InventoryModule(CmdbInventoryBase, Cacheable):
             address = hosts.ansible_host_for(view, preference, only_ipv4, use_names and index not in refused)
             if address:
                 hostvars["ansible_host"] = address
-            host = self.add_host_with_vars(name, hostvars)
+            host = self.add_host_with_vars(name, hostvars, bulk=True)
             if want_default:
                 for group in hosts.default_groups(view, prefix, metadata):
                     members.setdefault(group, []).append(host)

@@ -97,11 +97,24 @@ class CmdbInventoryBase(BaseInventoryPlugin, Constructable):
         if message:
             raise self.error(message)
 
-    def add_host_with_vars(self, name, variables):
-        """Add the host ``name`` with ``variables`` (public calls: origin tagged, untrusted); its name."""
+    def add_host_with_vars(self, name, variables, bulk=False):
+        """Add the host ``name`` with ``variables``; returns the host name.
+
+        By default through ``self.inventory.set_variable`` (ansible-core copies every value and tags
+        it with this source as its origin). ``bulk=True`` (the inventory plugin's thousands of
+        freshly built, plain JSON views that nothing else references) sets them on the host object
+        (public ``InventoryData.get_host`` and ``Host.set_variable``): no copy and no origin tag,
+        which cost 0.2 ms a host (about 2 s of CPU for 10,000 hosts, see docs/inventory.md). Trust
+        is the same either way: no value carries the trusted-as-template tag, so none is templated.
+        """
         host = self.inventory.add_host(name)
-        for key, value in variables.items():
-            self.inventory.set_variable(host, key, value)
+        if bulk:
+            target = self.inventory.get_host(host)
+            for key, value in variables.items():
+                target.set_variable(key, value)
+        else:
+            for key, value in variables.items():
+                self.inventory.set_variable(host, key, value)
         return host
 
     def construct(self, host, variables):

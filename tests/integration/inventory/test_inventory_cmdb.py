@@ -218,16 +218,74 @@ def test_cache_serves_old_data_until_flushed_and_holds_no_secret(ansible, tmp_pa
         assert marker not in run.output
 
 
-def test_missing_cmdb_is_one_clear_error(ansible, tmp_path):
-    config = write_config(tmp_path, "sqlite:///%s" % (tmp_path / "absent.sqlite"))
+def test_missing_cmdb_is_one_clear_error_and_creates_nothing(ansible, tmp_path):
+    """The inventory only reads: a missing SQLite path is an error naming the URL; no file, no directory."""
+    absent = tmp_path / "nowhere" / "absent.sqlite"
+    url = "sqlite:///%s" % absent
+    config = write_config(tmp_path, url)
     done = ansible.inventory(config, env={"ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED": "1"})
     assert done.rc != 0
-    assert "no CMDB at" in done.stderr and "cmdb_sync" in done.stderr
+    assert "no CMDB at %s" % url in done.stderr and "cmdb_sync" in done.stderr
     assert "Traceback" not in done.output
-    config = write_config(tmp_path, "sqlite:///%s" % (tmp_path / "absent.sqlite"), fail_on_errors=True)
-    done = ansible.inventory(config)  # default Ansible settings: the plugin itself fails the command
-    assert done.rc != 0 and done.stdout.strip() == ""
-    assert "no CMDB at" in done.stderr
+    assert not absent.exists() and not absent.parent.exists()
+    # Default Ansible settings: a parse error is a warning and the source gives no host (documented).
+    done = ansible.inventory(config)
+    assert done.rc == 0 and done.result["_meta"]["hostvars"] == {}
+    assert "no CMDB at %s" % url in done.stderr and "Unable to parse" in done.stderr
+    assert not absent.exists() and not absent.parent.exists()
+
+
+def test_missing_postgres_password_is_masked(ansible, tmp_path):
+    url = "postgresql+psycopg://cmdb:S3cret-Pw-77@127.0.0.1:1/cmdb"
+    config = write_config(tmp_path, url)
+    done = ansible.inventory(config, env={"ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED": "1"})
+    assert done.rc != 0
+    assert "S3cret-Pw-77" not in done.output
+    assert "127.0.0.1" in done.stderr
+
+
+def test_unknown_only_clouds_is_an_error_naming_known_clouds(ansible, tmp_path, filled_sqlite, sqlite_url):
+    env = {"ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED": "1"}
+    config = write_config(tmp_path, sqlite_url, only_clouds=["demo", "nope"])
+    done = ansible.inventory(config, env=env)
+    assert done.rc != 0
+    assert "only_clouds: unknown cloud 'nope'; the known clouds are: demo, other" in done.stderr
+    config = write_config(tmp_path, sqlite_url, only_clouds=["demo"])
+    done = ansible.inventory(config, env=env)
+    assert done.rc == 0, done.output
+    assert {view["openstack"]["cloud"] for view in plain(done.result["_meta"]["hostvars"]).values()} == {"demo"}
+
+
+def test_pipe_lookup_in_server_data_never_runs(ansible, tmp_path, sqlite_url):
+    """A server name and metadata holding a pipe lookup come back verbatim; the command never runs."""
+    touched = tmp_path / "touched"
+    hostile = "{{ lookup('pipe','touch %s') }}" % touched
+    store = open_store(sqlite_url)
+    item = nova_server(1, name=hostile, metadata={"note": hostile})
+    fill_cmdb(store, {"servers": [record(item, cloud="demo")]}, cloud="demo")
+    store.close()
+    config = write_config(tmp_path, sqlite_url, compose={"note_copy": "openstack.metadata.note"})
+    done = ansible.inventory(config)
+    assert done.rc == 0, done.output
+    hostvars = plain(done.result["_meta"]["hostvars"])
+    assert list(hostvars) == [hostile]
+    assert hostvars[hostile]["openstack"]["name"] == hostile
+    assert hostvars[hostile]["openstack"]["metadata"]["note"] == hostile
+    assert hostvars[hostile]["note_copy"] == hostile
+    playbook = textwrap.dedent(
+        """
+        - hosts: cloud_demo
+          gather_facts: false
+          connection: local
+          tasks:
+            - ansible.builtin.debug:
+                msg: "NAME={{ openstack.name }} NOTE={{ openstack.metadata.note }} COPY={{ note_copy }}"
+        """
+    )
+    done = ansible.playbook(playbook, inventory=config)
+    assert done.rc == 0, done.output
+    assert "NAME=%s NOTE=%s COPY=%s" % (hostile, hostile, hostile) in done.stdout
+    assert not touched.exists()
 
 
 def test_cmdb_filled_by_cmdb_sync_from_the_simulator(ansible, tmp_path, os_simulator):

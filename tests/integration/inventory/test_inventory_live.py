@@ -65,23 +65,26 @@ def test_dead_cloud_warns_and_fail_on_errors_fails_everything(ansible, tmp_path)
     assert MARKER not in done.output
 
     config = write_files(tmp_path, {"dead": dead_entry()}, api_timeout=5, timeout=30, fail_on_errors=True)
+    # Configured to fail on an unparsed source (ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED, or
+    # ANSIBLE_INVENTORY_UNPARSED_FAILED for a sole source, which AWX sets), Ansible fails the command.
+    for setting in ("ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED", "ANSIBLE_INVENTORY_UNPARSED_FAILED"):
+        done = ansible.inventory(config, env={setting: "1"})
+        assert done.rc != 0, setting
+        assert done.stdout.strip() == ""  # nothing printed, not even an empty inventory
+        assert "fail_on_errors" in done.stderr and "cloud 'dead'" in done.stderr
+        assert "Traceback" not in done.output and MARKER not in done.output
+    # Default settings: the parse error is a warning, and no host of this source is added.
     done = ansible.inventory(config)
-    assert done.rc != 0
-    assert done.stdout.strip() == ""  # nothing printed, not even an empty inventory
+    assert done.rc == 0 and done.result["_meta"]["hostvars"] == {}
     assert "fail_on_errors" in done.stderr and "cloud 'dead'" in done.stderr
-    assert "Traceback" not in done.output and MARKER not in done.output
-
-    # Configured to fail on unparsed sources (as AWX is), Ansible fails by itself with the same message.
-    done = ansible.inventory(config, env={"ANSIBLE_INVENTORY_UNPARSED_FAILED": "1"})
-    assert done.rc != 0 and done.stdout.strip() == ""
-    assert "cloud 'dead'" in done.stderr
 
 
-def test_unknown_cloud_in_only_clouds_is_a_failed_cloud(ansible, tmp_path):
-    config = write_files(tmp_path, {"dead": dead_entry()}, only_clouds=["nope"])
-    done = ansible.inventory(config)
-    assert done.rc == 0, done.output
-    assert "cloud 'nope'" in done.stderr and "not in clouds.yaml" in done.stderr
+def test_unknown_cloud_in_only_clouds_is_an_error(ansible, tmp_path):
+    config = write_files(tmp_path, {"dead": dead_entry(), "alive": dead_entry()}, only_clouds=["nope", "dead"])
+    done = ansible.inventory(config, env={"ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED": "1"})
+    assert done.rc != 0
+    assert "only_clouds: unknown cloud of clouds.yaml 'nope'" in done.stderr
+    assert "alive, dead" in done.stderr
 
 
 # ---------------------------------------------------------------------------------------------
@@ -136,7 +139,7 @@ def test_live_good_dead_and_forbidden_clouds(ansible, tmp_path, sim):
     assert ran.stdout.count("ok: [") == 7
 
     failing = write_files(tmp_path, clouds, all_projects=True, api_timeout=5, timeout=60, fail_on_errors=True)
-    done = ansible.inventory(failing)
+    done = ansible.inventory(failing, env={"ANSIBLE_INVENTORY_UNPARSED_FAILED": "1"})
     assert done.rc != 0 and done.stdout.strip() == ""
     assert "cloud 'dead'" in done.stderr and "cloud 'locked'" in done.stderr
     for run in (done, ran):

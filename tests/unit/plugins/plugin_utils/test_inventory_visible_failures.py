@@ -37,3 +37,41 @@ def test_a_failed_names_listing_is_a_warning_not_a_failure():
     assert len(data.views) == 2 and data.failures == []  # fail_on_errors is about hosts: none lost
     assert any("images not listed (forbidden)" in w and "'h:5000/alpha'" in w for w in data.warnings), data.warnings
     assert any("name it" in w for w in data.warnings)
+
+
+def test_an_accounts_project_scope_decides_the_listing_and_the_servers_kept():
+    """An account's all_projects/projects (cloud_account) override the option, per cloud."""
+    calls = {}
+
+    def open_cloud(params, name=None):
+        return Session(name)
+
+    def gather(session, types, all_projects=False, **kwargs):
+        calls[session.name] = all_projects
+        reports = []
+        for rtype in types:
+            report = ScopeReport(Scope(session.name, "RegionOne", rtype), keep_records=True)
+            if rtype == "servers":
+                report.records.extend(
+                    record(nova_server(i, cloud=session.name, project=project), cloud=session.name)
+                    for i, project in enumerate(("p1", "p2", "p3"))
+                )
+            reports.append(report)
+        return reports
+
+    assert sources.account_scope({"name": "a"}) == {}
+    assert sources.account_scope({"all_projects": True, "projects": ["p1", ""]}) == {
+        "all_projects": True,
+        "projects": ["p1"],
+    }
+    targets = [
+        dict({"name": "plain", "params": {}}, **sources.account_scope({})),
+        dict({"name": "every", "params": {}}, **sources.account_scope({"all_projects": True})),
+        dict({"name": "some", "params": {}}, **sources.account_scope({"projects": ["p1", "p3"]})),
+    ]
+    data = sources.read_live(targets, timeout=10, open_cloud=open_cloud, gather=gather)
+    assert calls == {"plain": False, "every": True, "some": True}
+    projects = {}
+    for view in data.views:
+        projects.setdefault(view["cloud"], set()).add(view["project_id"])
+    assert projects == {"plain": {"p1", "p2", "p3"}, "every": {"p1", "p2", "p3"}, "some": {"p1", "p3"}}

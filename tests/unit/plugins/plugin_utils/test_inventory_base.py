@@ -1,0 +1,53 @@
+"""The shared base of both inventory plugins, and the CMDB read path it uses (read-only)."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb import inventory_view
+from ansible_collections.cmdb.openstack.plugins.module_utils.errors import StoreError
+from ansible_collections.cmdb.openstack.plugins.plugin_utils.inventory_base import unknown_names_message
+
+
+def test_unknown_names_are_named_with_the_known_ones():
+    assert unknown_names_message("only_clouds", ["a"], ["a", "b"], "cloud") is None
+    assert unknown_names_message("only_clouds", [], [], "cloud") is None
+    assert (
+        unknown_names_message("only_clouds", ["x", "a"], ["b", "a"], "cloud")
+        == "only_clouds: unknown cloud 'x'; the known clouds are: a, b"
+    )
+    assert (
+        unknown_names_message("only_clouds", ["x", "y"], [], "account")
+        == "only_clouds: unknown accounts 'x', 'y'; the known accounts are: none"
+    )
+
+
+def test_open_read_only_never_creates_a_file_or_a_directory(tmp_path):
+    path = tmp_path / "missing" / "cmdb.sqlite"
+    url = "sqlite:///%s" % path
+    with pytest.raises(StoreError) as caught:
+        inventory_view.open_read_only(url)
+    assert "no CMDB at %s" % url in caught.value.message
+    assert not path.exists() and not path.parent.exists()
+
+
+def test_known_clouds_of_resources_runs_and_accounts(tmp_path):
+    from inventory_fakes import estate, fill_cmdb
+
+    from ansible_collections.cmdb.openstack.plugins.module_utils import accounts
+    from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb.store import open_store
+
+    url = "sqlite:///%s" % (tmp_path / "cmdb.sqlite")
+    store = open_store(url)
+    try:
+        fill_cmdb(store, estate(2, cloud="demo"), cloud="demo")
+        accounts.ensure_account(store, "registered", connection=accounts.build_connection(cloud="registered"))
+        accounts.ensure_account(store, "gone", connection=accounts.build_connection(cloud="gone"))
+        accounts.unregister_account(store, "gone")
+    finally:
+        store.close()
+    reader = inventory_view.open_read_only(url)
+    try:
+        assert inventory_view.known_clouds(reader) == ["demo", "registered"]
+    finally:
+        reader.close()

@@ -31,6 +31,11 @@ description:
   - Options follow P(openstack.cloud.openstack#inventory) where they make sense, so that switching is a
     change of C(plugin:); docs/inventory.md lists every difference.
   - Every string that comes from a cloud is untrusted data and is never templated.
+  - With O(clouds_from=accounts), each account's project scope (C(all_projects), C(projects) of
+    M(cmdb.openstack.cloud_account)) decides its listing.
+  - Errors (a CMDB that cannot be opened, a bad option, an unknown name in O(only_clouds), failed clouds
+    with O(fail_on_errors=true)) raise a parse error naming this file; see O(fail_on_errors) for what
+    Ansible does with it. The CMDB is only read, never created or migrated.
   - The configuration file name must end with C(openstack.yml) or C(openstack.yaml), for example
     C(inventory.cmdb_openstack.yml) or C(openstack.yml).
 extends_documentation_fragment:
@@ -73,6 +78,8 @@ options:
     description:
       - Only these clouds (clouds.yaml names, registered account names, or the C(cloud) column of the
         CMDB). Empty means every cloud.
+      - A name that is not known (not in clouds.yaml, not a registered account, unknown to the CMDB) is an
+        error naming it and the known names.
     type: list
     elements: str
     default: []
@@ -92,7 +99,7 @@ options:
       - With O(source=live), where the clouds come from.
       - V(clouds_yaml) (as openstack.cloud) uses every cloud of C(clouds.yaml), or O(only_clouds).
       - V(accounts) uses the accounts registered in the CMDB at O(cmdb_url) with
-        M(cmdb.openstack.cloud_account); their secrets come from clouds.yaml/secure.yaml or from
+        M(cmdb.openstack.cloud_account), each with its project scope; their secrets come from clouds.yaml/secure.yaml or from
         E(OS_PASSWORD), E(OS_APPLICATION_CREDENTIAL_SECRET) or E(OS_TOKEN), never from the CMDB.
     type: str
     choices: [clouds_yaml, accounts]
@@ -250,10 +257,10 @@ options:
     description:
       - When a cloud (or one of its regions) fails, V(false) warns, naming the cloud, and adds the other
         clouds' hosts.
-      - V(true) fails the whole inventory, with no host added. The plugin then stops the command with exit
-        status 1, unless Ansible is configured to fail on an unparsed source
-        (C([inventory] any_unparsed_is_failed) or C(unparsed_is_failed), which AWX sets), in which case it
-        raises the parse error and Ansible fails by itself.
+      - V(true) fails the whole source with a parse error naming the failed clouds, with no host added.
+        Ansible then warns and goes on without this source, unless it is configured to fail on an unparsed
+        source (C([inventory] any_unparsed_is_failed), or C(unparsed_is_failed) when no source parsed, which
+        AWX sets); then the command fails. Set one of them to make a failed cloud fail the command.
     type: bool
     default: false
 notes:

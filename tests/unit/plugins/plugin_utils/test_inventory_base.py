@@ -51,3 +51,19 @@ def test_known_clouds_of_resources_runs_and_accounts(tmp_path):
         assert inventory_view.known_clouds(reader) == ["demo", "registered"]
     finally:
         reader.close()
+
+
+def test_one_time_helper_parses_what_the_inventory_reads():
+    """clock.iso/naive_utc (the one definition) take SQLite text, ISO with Z or offset, and datetimes."""
+    import datetime
+
+    from ansible_collections.cmdb.openstack.plugins.module_utils.clock import iso, naive_utc
+
+    assert iso("2026-11-23 11:44:56.123456") == "2026-11-23T11:44:56Z"
+    assert iso("2026-11-23T12:44:56+01:00") == "2026-11-23T11:44:56Z"
+    assert iso("2026-11-23T11:44:56Z") == "2026-11-23T11:44:56Z"
+    assert iso(datetime.datetime(2026, 11, 23, 11, 44, 56, 9)) == "2026-11-23T11:44:56Z"
+    assert iso(None) is None and iso("") is None
+    assert iso("not a time") == "not a time"
+    assert naive_utc("garbage") is None
+    assert naive_utc("2026-11-23T12:44:56+01:00") == datetime.datetime(2026, 11, 23, 11, 44, 56)

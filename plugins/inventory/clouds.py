@@ -127,7 +127,7 @@ def host_vars(account, region):
         "cmdb_region": region,
         "cmdb_regions": list(view["regions"]),
         # the account's project scope (cloud_account all_projects / projects; absent on older CMDBs)
-        "cmdb_all_projects": bool(view.get("all_projects", account.get("all_projects")) or False),
+        "cmdb_all_projects": bool(view.get("all_projects", account.get("all_projects"))),
         "cmdb_projects": list(view.get("projects", account.get("projects")) or []),
         "cmdb_resources": dict((name, dict(entry)) for name, entry in view["resources"].items()),
         "cmdb_paused": view["paused"],

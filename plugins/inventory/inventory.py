@@ -99,8 +99,9 @@ options:
       - With O(source=live), where the clouds come from.
       - V(clouds_yaml) (as openstack.cloud) uses every cloud of C(clouds.yaml), or O(only_clouds).
       - V(accounts) uses the accounts registered in the CMDB at O(cmdb_url) with
-        M(cmdb.openstack.cloud_account), each with its project scope; their secrets come from clouds.yaml/secure.yaml or from
-        E(OS_PASSWORD), E(OS_APPLICATION_CREDENTIAL_SECRET) or E(OS_TOKEN), never from the CMDB.
+        M(cmdb.openstack.cloud_account), each with its project scope; their secrets come from
+        clouds.yaml/secure.yaml or from E(OS_PASSWORD), E(OS_APPLICATION_CREDENTIAL_SECRET) or
+        E(OS_TOKEN), never from the CMDB.
     type: str
     choices: [clouds_yaml, accounts]
     default: clouds_yaml

@@ -67,3 +67,57 @@ def test_one_time_helper_parses_what_the_inventory_reads():
     assert iso("not a time") == "not a time"
     assert naive_utc("garbage") is None
     assert naive_utc("2026-11-23T12:44:56+01:00") == datetime.datetime(2026, 11, 23, 11, 44, 56)
+
+
+def test_the_plugins_use_no_private_inventory_attribute_and_never_exit():
+    import os
+    import re
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    root = os.path.join(here, "..", "..", "..", "..", "plugins")
+    for path in ("inventory/inventory.py", "inventory/clouds.py", "plugin_utils/inventory_base.py"):
+        with open(os.path.join(root, path)) as handle:
+            text = handle.read()
+        assert "__wrapped__" not in text and "wrap_var" not in text, path
+        assert not re.search(r"raise SystemExit|sys\.exit", text), path
+        assert "CmdbInventoryBase" in text, path
+
+
+CHILD = """
+import gc, sys
+from ansible.plugins.loader import init_plugin_loader
+init_plugin_loader([sys.argv[1]])
+from ansible.errors import AnsibleParserError
+from ansible.inventory.data import InventoryData
+from ansible.parsing.dataloader import DataLoader
+from ansible.plugins.loader import inventory_loader
+plugin = inventory_loader.get("cmdb.openstack.inventory")
+assert gc.isenabled()
+try:
+    plugin.parse(InventoryData(), DataLoader(), sys.argv[2], cache=False)
+except AnsibleParserError as exc:
+    print("PARSER_ERROR", str(exc).splitlines()[0])
+print("GC_ENABLED", gc.isenabled())
+"""
+
+
+def test_the_gc_switch_is_scoped_to_the_parse_even_when_it_fails(tmp_path):
+    """A failing parse raises AnsibleParserError (not SystemExit), names the URL, creates nothing,
+    and leaves the garbage collector enabled (a fresh interpreter: the collection loader is global)."""
+    import subprocess
+    import sys
+
+    from support.paths import COLLECTIONS_DIR
+
+    absent = tmp_path / "absent.sqlite"
+    config = tmp_path / "inventory.cmdb_openstack.yml"
+    config.write_text("plugin: cmdb.openstack.inventory\ncmdb_url: sqlite:///%s\n" % absent)
+    done = subprocess.run(
+        [sys.executable, "-c", CHILD, COLLECTIONS_DIR, str(config)], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert "PARSER_ERROR cmdb.openstack.inventory (%s): there is no CMDB at sqlite:///%s" % (config, absent) in (
+        done.stdout
+    ), done.stdout
+    assert "GC_ENABLED True" in done.stdout
+    assert not absent.exists()

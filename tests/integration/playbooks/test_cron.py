@@ -128,6 +128,7 @@ def test_a_cron_file_needs_a_user(ansible, tmp_path, cron_env):
 def test_the_job_environment_is_captured_from_the_installing_environment(ansible, tmp_path, cron_env):
     """Without cron_url or cron_environment: CMDB_URL, OS_CLIENT_CONFIG_FILE and the collections path of now."""
     env, _called = cron_env
+    (tmp_path / "cron.d").mkdir()
     url = "postgresql+psycopg://cmdb:pw-marker@db.example.com/cmdb"
     clouds_yaml = tmp_path / "clouds.yaml"
     values = _vars(tmp_path)

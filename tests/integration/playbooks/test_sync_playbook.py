@@ -75,7 +75,7 @@ def test_sync_playbook_forks_due_logic_cron_entry_and_forced_narrowing(ansible, 
     assert run.returncode == 0, log + output
     # One line per run in the log; the whole output of the run next to it.
     assert len(log.splitlines()) == 1 and " ok: %d scopes synced (" % len(estate.enabled) in log, log
-    assert sorted(recap(output)) == ["acct0", "acct1", "acct2"], output
+    assert sorted(set(recap(output)) - {"localhost"}) == ["acct0", "acct1", "acct2"], output
     assert _server_counts(url) == expected
     new = _runs(url)[len(runs) :]
     assert {(r[0], r[2]) for r in new} == {("acct2", t) for t in estate.enabled}, new

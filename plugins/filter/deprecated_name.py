@@ -36,7 +36,8 @@ options:
 EXAMPLES = r"""
 - name: Accept -e clouds=... as a deprecated alias of -e accounts=...
   ansible.builtin.set_fact:
-    selected_accounts: "{{ accounts if accounts is defined else (clouds | cmdb.openstack.deprecated_name('clouds', 'accounts')) }}"
+    selected_accounts: >-
+      {{ accounts if accounts is defined else (clouds | cmdb.openstack.deprecated_name('clouds', 'accounts')) }}
   when: accounts is defined or clouds is defined
 """
 

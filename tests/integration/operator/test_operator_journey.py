@@ -64,7 +64,8 @@ def test_the_readme_section_has_the_five_steps():
     assert re.search(r"^ansible-inventory -i \S+ --graph", script, re.M)
     assert "playbooks/" not in script.replace("playbooks/vars", "")  # no path of the git checkout
     assert script.count(PLACEHOLDER) == 1
-    # The versions the README installs before the collection are the pinned ones (requirements.txt, tests/requirements.txt).
+    # The versions the README installs before the collection are the pinned ones
+    # (requirements.txt, tests/requirements.txt).
     pins = {}
     for name in ("requirements.txt", os.path.join("tests", "requirements.txt")):
         with open(os.path.join(COLLECTION_ROOT, name)) as handle:
@@ -104,7 +105,13 @@ def test_operator_journey_from_the_installed_collection(tmp_path, os_simulator):
     # The release tarball, built from this checkout.
     dist = tmp_path / "dist"
     _run(
-        [os.path.join(os.path.dirname(sys.executable), "ansible-galaxy"), "collection", "build", "--output-path", str(dist)],
+        [
+            os.path.join(os.path.dirname(sys.executable), "ansible-galaxy"),
+            "collection",
+            "build",
+            "--output-path",
+            str(dist),
+        ],
         cwd=COLLECTION_ROOT,
     )
     (tarball,) = dist.glob("cmdb-openstack-*.tar.gz")
@@ -129,7 +136,9 @@ def test_operator_journey_from_the_installed_collection(tmp_path, os_simulator):
     }
     env.update(
         HOME=str(home),
-        PATH=os.pathsep.join([str(bin_dir), os.path.join(sys.base_prefix, "bin"), "/usr/local/bin", "/usr/bin", "/bin"]),
+        PATH=os.pathsep.join(
+            [str(bin_dir), os.path.join(sys.base_prefix, "bin"), "/usr/local/bin", "/usr/bin", "/bin"]
+        ),
         PIP_CACHE_DIR=os.environ.get("PIP_CACHE_DIR") or os.path.expanduser("~/.cache/pip"),
     )
     script = "set -euxo pipefail\n" + "\n".join(readme_blocks()).replace(PLACEHOLDER, str(tarball))
@@ -150,7 +159,9 @@ def test_operator_journey_from_the_installed_collection(tmp_path, os_simulator):
 
     # sync: the CMDB (where the README put it) holds the cloud's servers; the inventory shows them.
     db = home / "cmdb" / "cmdb.sqlite"
-    servers = sorted(row[0] for row in _query(db, "SELECT name FROM resources WHERE type = 'servers' AND deleted_at IS NULL"))
+    servers = sorted(
+        row[0] for row in _query(db, "SELECT name FROM resources WHERE type = 'servers' AND deleted_at IS NULL")
+    )
     assert len(servers) == 3, servers
     assert _query(db, "SELECT count(*) FROM resources WHERE type = 'networks'")[0][0] > 0
     graph = journey.stdout.rsplit("PLAY RECAP", 1)[1]  # stdout after the cron step's play: the inventory graph

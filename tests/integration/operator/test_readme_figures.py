@@ -95,9 +95,9 @@ CASES = {
     ),
     "port_info and volume_info": (
         r"`port_info`/`volume_info` are ([\d.]+)-([\d.]+)x faster",
-        lambda: (
-            lambda values: [min(values), max(values)]
-        )([_target(t, s) for t in ("port_info >=", "volume_info >=") for s in ("S", "S+lat")]),
+        lambda: (lambda values: [min(values), max(values)])(
+            [_target(t, s) for t in ("port_info >=", "volume_info >=") for s in ("S", "S+lat")]
+        ),
     ),
     "server_info without latency": (
         r"and `server_info` ([\d.]+)x without latency",
@@ -114,7 +114,8 @@ CASES = {
     "NetBox 10,000 servers": (
         r"finished in ([\d.]+) minutes \(\d+ ms per object, (\d+) duplicates\); a no-change run then takes ([\d.]+) s",
         lambda: [
-            (_runs("10000 servers", "first load, killed part way") + _runs("10000 servers", "first load, resumed")) / 60,
+            (_runs("10000 servers", "first load, killed part way") + _runs("10000 servers", "first load, resumed"))
+            / 60,
             0,
             _runs("10000 servers", "no change"),
         ],

@@ -87,7 +87,9 @@ def test_cron_entry_install_idempotence_flock_and_removal(ansible, tmp_path, cro
     assert "CMDB_URL=%s\nexport CMDB_URL" % shlex.quote(_vars(tmp_path)["cron_url"]) in text
     assert "ANSIBLE_COLLECTIONS_PATH=%s\nexport ANSIBLE_COLLECTIONS_PATH" % shlex.quote(COLLECTIONS_DIR) in text
     # The ansible-playbook of the virtualenv the role ran from, by absolute path; the summary by its Python.
-    assert "ANSIBLE_PLAYBOOK=%s\n" % shlex.quote(os.path.join(os.path.dirname(sys.executable), "ansible-playbook")) in text
+    assert (
+        "ANSIBLE_PLAYBOOK=%s\n" % shlex.quote(os.path.join(os.path.dirname(sys.executable), "ansible-playbook")) in text
+    )
     assert "PYTHON=%s\n" % shlex.quote(sys.executable) in text
     assert ' cmdb.openstack.sync > "$OUT" 2>&1\n' in text
     assert "-i %s" % (job / "openstack_clouds.yml") in text
@@ -156,4 +158,6 @@ def test_a_missing_ansible_playbook_is_refused_at_install(ansible, tmp_path, cro
         "playbooks/cron.yml", extra_vars=_vars(tmp_path, cron_ansible_playbook="/nonexistent/ansible-playbook"), env=env
     )
     assert result.rc != 0
-    assert "cron_ansible_playbook=/nonexistent/ansible-playbook is not an executable file" in " ".join(result.output.split())
+    assert "cron_ansible_playbook=/nonexistent/ansible-playbook is not an executable file" in " ".join(
+        result.output.split()
+    )

@@ -13,7 +13,7 @@ version_added: 0.2.0
 description:
   - Playbooks and roles of the collection keep an old variable name as a deprecated alias of the new
     one; this filter returns the old variable's value unchanged and prints a deprecation warning that
-    names the new variable.
+    names the new variable. The old names are removed in version 2.0.0 of the collection.
 options:
   _input:
     description: The value of the old variable.
@@ -27,10 +27,6 @@ options:
     description: The variable to use instead.
     type: str
     required: true
-  version:
-    description: The collection version that removes the old name.
-    type: str
-    default: 2.0.0
 """
 
 EXAMPLES = r"""
@@ -50,12 +46,12 @@ _value:
 from ansible.utils.display import Display
 
 
-def deprecated_name(value, old, new, version="2.0.0"):
+def deprecated_name(value, old, new):
     Display().deprecated(
         "the variable %s is deprecated, use %s (same meaning: registered account names)" % (old, new)
         if new == "accounts" or new.endswith("_accounts")
         else "the variable %s is deprecated, use %s" % (old, new),
-        version=version,
+        version="2.0.0",
         collection_name="cmdb.openstack",
     )
     return value

@@ -13,6 +13,7 @@ import re
 import shlex
 import stat
 import subprocess
+import sys
 
 import pytest
 from support.paths import COLLECTIONS_DIR
@@ -84,8 +85,13 @@ def test_cron_entry_install_idempotence_flock_and_removal(ansible, tmp_path, cro
     assert stat.S_IMODE(job.stat().st_mode) == 0o700
     text = script.read_text()
     assert "CMDB_URL=%s\nexport CMDB_URL" % shlex.quote(_vars(tmp_path)["cron_url"]) in text
-    assert text.rstrip().splitlines()[-1].startswith("exec ")
-    assert text.rstrip().endswith(" cmdb.openstack.sync")
+    assert "ANSIBLE_COLLECTIONS_PATH=%s\nexport ANSIBLE_COLLECTIONS_PATH" % shlex.quote(COLLECTIONS_DIR) in text
+    # The ansible-playbook of the virtualenv the role ran from, by absolute path; the summary by its Python.
+    assert (
+        "ANSIBLE_PLAYBOOK=%s\n" % shlex.quote(os.path.join(os.path.dirname(sys.executable), "ansible-playbook")) in text
+    )
+    assert "PYTHON=%s\n" % shlex.quote(sys.executable) in text
+    assert ' cmdb.openstack.sync > "$OUT" 2>&1\n' in text
     assert "-i %s" % (job / "openstack_clouds.yml") in text
     inventory = (job / "openstack_clouds.yml").read_text()
     assert "plugin: cmdb.openstack.clouds" in inventory
@@ -119,3 +125,39 @@ def test_a_cron_file_needs_a_user(ansible, tmp_path, cron_env):
     result = ansible.playbook("playbooks/cron.yml", extra_vars=_vars(tmp_path, cron_user=""), env=env)
     assert result.rc != 0
     assert "needs cron_user" in result.output
+
+
+def test_the_job_environment_is_captured_from_the_installing_environment(ansible, tmp_path, cron_env):
+    """Without cron_url or cron_environment: CMDB_URL, OS_CLIENT_CONFIG_FILE and the collections path of now."""
+    env, _called = cron_env
+    (tmp_path / "cron.d").mkdir()
+    url = "postgresql+psycopg://cmdb:pw-marker@db.example.com/cmdb"
+    clouds_yaml = tmp_path / "clouds.yaml"
+    values = _vars(tmp_path)
+    del values["cron_url"], values["cron_environment"]
+    result = ansible.playbook(
+        "playbooks/cron.yml",
+        extra_vars=values,
+        env=dict(env, CMDB_URL=url, OS_CLIENT_CONFIG_FILE=str(clouds_yaml)),
+    )
+    assert result.rc == 0, result.output
+    assert "pw-marker" not in result.output
+    text = (tmp_path / "job" / "due-sync.sh").read_text()
+    assert "CMDB_URL=%s\n" % shlex.quote(url) in text
+    assert "OS_CLIENT_CONFIG_FILE=%s\n" % shlex.quote(str(clouds_yaml)) in text
+    collections = re.search(r"^ANSIBLE_COLLECTIONS_PATH=(.*)$", text, re.M)[1]
+    assert shlex.split(collections)[0].split(":")[0] == COLLECTIONS_DIR  # where the role is installed, first
+    _lines, line = _entry(tmp_path / "cron.d" / "cmdb-openstack-sync")
+    assert "pw-marker" not in line and "pw-marker" not in (tmp_path / "cron.d" / "cmdb-openstack-sync").read_text()
+    assert stat.S_IMODE((tmp_path / "job" / "due-sync.sh").stat().st_mode) == 0o700
+
+
+def test_a_missing_ansible_playbook_is_refused_at_install(ansible, tmp_path, cron_env):
+    env, _called = cron_env
+    result = ansible.playbook(
+        "playbooks/cron.yml", extra_vars=_vars(tmp_path, cron_ansible_playbook="/nonexistent/ansible-playbook"), env=env
+    )
+    assert result.rc != 0
+    assert "cron_ansible_playbook=/nonexistent/ansible-playbook is not an executable file" in " ".join(
+        result.output.split()
+    )

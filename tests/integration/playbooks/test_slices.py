@@ -42,7 +42,7 @@ def test_three_limit_slices_equal_one_run(ansible, estate_factory, postgres_url,
 
     one = ansible.playbook("playbooks/sync.yml", "--forks", "2", inventory=INVENTORY, env=estate.env(single_url))
     assert one.rc == 0, one.output
-    assert len(recap(one.stdout)) == 4
+    assert len(set(recap(one.stdout)) - {"localhost"}) == 4  # localhost: the play that checks the inventory
 
     slices = ["openstack_clouds[0:1]", "openstack_clouds[2]", "openstack_clouds[3]"]
     cmd = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "playbooks/sync.yml", "-i", INVENTORY]

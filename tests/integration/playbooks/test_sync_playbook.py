@@ -71,21 +71,23 @@ def test_sync_playbook_forks_due_logic_cron_entry_and_forced_narrowing(ansible, 
     cron_env = {"PATH": "/usr/bin:/bin", "HOME": os.environ.get("HOME", "/root"), "SHELL": "/bin/sh"}
     run = subprocess.run(["sh", "-c", command], env=cron_env, capture_output=True, text=True, timeout=600, check=False)
     log = (tmp_path / "job" / "due-sync.log").read_text()
-    assert run.returncode == 0, log
-    assert "due sync" in log and "PLAY RECAP" in log
-    assert sorted(recap(log)) == ["acct0", "acct1", "acct2"], log
+    output = (tmp_path / "job" / "last-run.out").read_text()
+    assert run.returncode == 0, log + output
+    # One line per run in the log; the whole output of the run next to it.
+    assert len(log.splitlines()) == 1 and " ok: %d scopes synced (" % len(estate.enabled) in log, log
+    assert sorted(set(recap(output)) - {"localhost"}) == ["acct0", "acct1", "acct2"], output
     assert _server_counts(url) == expected
     new = _runs(url)[len(runs) :]
     assert {(r[0], r[2]) for r in new} == {("acct2", t) for t in estate.enabled}, new
     runs = _runs(url)
 
-    # 3. -e clouds=... -e types=... narrows and forces: exactly one new run, acct1 servers.
+    # 3. -e accounts=... -e types=... narrows and forces: exactly one new run, acct1 servers.
     forced = ansible.playbook(
         "playbooks/sync.yml",
         "--forks",
         "3",
         "-e",
-        "clouds=acct1",
+        "accounts=acct1",
         "-e",
         "types=servers",
         inventory=INVENTORY,
@@ -94,3 +96,25 @@ def test_sync_playbook_forks_due_logic_cron_entry_and_forced_narrowing(ansible, 
     assert forced.rc == 0, forced.output
     new = _runs(url)[len(runs) :]
     assert [(r[0], r[2], r[3]) for r in new] == [("acct1", "servers", "ok")], new
+
+
+def test_sync_playbook_old_clouds_variable_still_narrows_with_a_deprecation_warning(ansible, estate_factory, tmp_path):
+    url = "sqlite:///%s" % (tmp_path / "cmdb.sqlite")
+    estate = estate_factory(2, url)
+    estate.register(ansible)
+    result = ansible.playbook(
+        "playbooks/sync.yml", "-e", "clouds=acct0", "-e", "types=servers", inventory=INVENTORY, env=estate.env()
+    )
+    assert result.rc == 0, result.output
+    assert "the variable clouds is deprecated, use accounts" in " ".join(result.output.split())
+    assert [(r[0], r[2], r[3]) for r in _runs(url)] == [("acct0", "servers", "ok")]
+
+
+def test_sync_and_permissions_playbooks_without_the_clouds_inventory_fail_and_say_what_to_pass(ansible, tmp_path):
+    env = {"CMDB_URL": "sqlite:///%s" % (tmp_path / "none.sqlite")}
+    for playbook in ("playbooks/sync.yml", "playbooks/permissions.yml"):
+        result = ansible.playbook(playbook, env=env)
+        assert result.rc != 0, result.output
+        text = " ".join(result.output.split())
+        assert "No host in the group openstack_clouds: pass the cmdb.openstack.clouds inventory" in text, text
+        assert not (tmp_path / "none.sqlite").exists()

@@ -216,7 +216,7 @@ def apply_events(params, check_mode=False, open_cloud=None):
             names = [sync_lock_name(cloud, region, rtype) for region, rtype in scopes]
             lock = LeaseLock(store, names, owner=owner)
             lock_timeout = params.get("lock_timeout")
-            lock.acquire(timeout=120 if lock_timeout is None else lock_timeout)
+            lock.acquire(timeout=120 if lock_timeout is None else lock_timeout, poll=0.1)
         writer = EventWriter(
             store,
             cloud=cloud,

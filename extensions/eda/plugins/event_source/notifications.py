@@ -34,7 +34,8 @@ Arguments (ansible-rulebook source args)::
           - {exchange: nova, routing_key: versioned_notifications.info}
     prefetch: 200
     batch_size: 200
-    batch_window: 0.2
+    batch_window: 0.2            # seconds a batch waits for more after its first message
+    min_interval: 1.0            # during a burst, at most one batch per min_interval seconds
     queue_arguments: {x-max-length: 1000000}   # optional, for the durable queue
     exchange_durable: false      # oslo.messaging's default (amqp_durable_queues = false)
 """
@@ -138,6 +139,7 @@ class CloudConsumer:
         self.prefetch = int(args.get("prefetch", 200))
         self.batch_size = max(1, int(args.get("batch_size", 200)))
         self.batch_window = float(args.get("batch_window", 0.2))
+        self.min_interval = float(args.get("min_interval", 1.0))
         self.queue_arguments = args.get("queue_arguments") or None
         self.exchange_durable = bool(args.get("exchange_durable", False))
         self.urls = broker_urls(conf["url"], conf.get("username"), conf.get("password"), conf.get("ssl"))
@@ -184,9 +186,14 @@ class CloudConsumer:
     async def run(self):
         await self.setup()
         loop = asyncio.get_running_loop()
+        last_put = None
         while True:
             messages = [await self.inbox.get()]
+            # The first message after a quiet spell goes out after batch_window; during a burst,
+            # at most one batch per min_interval (each batch costs the rulebook an action).
             deadline = loop.time() + self.batch_window
+            if last_put is not None:
+                deadline = max(deadline, last_put + self.min_interval)
             while len(messages) < self.batch_size:
                 remaining = deadline - loop.time()
                 if remaining <= 0:
@@ -202,6 +209,7 @@ class CloudConsumer:
                     events.append(event)
             if events:
                 await self.queue.put({"cmdb_events": events})
+                last_put = loop.time()
             for message in messages:
                 try:
                     await message.ack()

@@ -24,7 +24,6 @@ import time
 import uuid
 
 import pytest
-
 from support import eda
 
 FACTOR = float(os.environ.get("CMDB_EVENTS_DELAY_FACTOR", "10") or 10)
@@ -115,7 +114,9 @@ def events_env(realcloud, tmp_path_factory):
     from support.ansible import AnsibleRunner
 
     runner = AnsibleRunner(work)
-    registered = runner.module("cloud_account", {"name": ACCOUNT, "cloud": realcloud.admin_cloud, "cmdb_url": url}, env=env)
+    registered = runner.module(
+        "cloud_account", {"name": ACCOUNT, "cloud": realcloud.admin_cloud, "cmdb_url": url}, env=env
+    )
     assert registered.rc == 0, registered.output
     mq = _mq_url(realcloud)
     spy = eda.Spy(mq)
@@ -196,9 +197,7 @@ def test_volume_rename_is_a_field_diff(events_env):
         at, _row = cmdb.wait("volumes", volume.id, lambda r: r and r[0] == "events-vol-renamed", 60, "the new name")
         _record("volume rename after volume.update.end", max(0.0, at - renamed))
         diffs = [diff for action, diff in cmdb.changes("volumes", volume.id) if action == "updated"]
-        assert any(
-            (d or {}).get("name") == {"old": "events-vol", "new": "events-vol-renamed"} for d in diffs
-        ), diffs
+        assert any((d or {}).get("name") == {"old": "events-vol", "new": "events-vol-renamed"} for d in diffs), diffs
     finally:
         conn.block_storage.delete_volume(volume, ignore_missing=True)
     cmdb.wait("volumes", volume.id, lambda r: r and r[2] is not None, 120, "the tombstone")
@@ -233,24 +232,33 @@ def test_network_port_security_group_floating_ip_follow(events_env):
         conn.network.delete_port(port, ignore_missing=True)
         conn.network.delete_security_group(group, ignore_missing=True)
         conn.network.delete_network(network, ignore_missing=True)
-    for rtype, rid in [("floating_ips", fip.id), ("ports", port.id), ("security_groups", group.id), ("networks", network.id)]:
+    for rtype, rid in [
+        ("floating_ips", fip.id),
+        ("ports", port.id),
+        ("security_groups", group.id),
+        ("networks", network.id),
+    ]:
         cmdb.wait(rtype, rid, lambda r: r and r[2] is not None, 60, "the tombstone")
 
 
 def test_load_balancer_follows(events_env):
     env = events_env
     cmdb, conn, seed = env["cmdb"], env["conn"], env["seed"]
-    subnet_id = seed["projects"]["alpha"].get("subnet", {}).get("id") if isinstance(
-        seed["projects"]["alpha"].get("subnet"), dict
-    ) else None
+    subnet_id = (
+        seed["projects"]["alpha"].get("subnet", {}).get("id")
+        if isinstance(seed["projects"]["alpha"].get("subnet"), dict)
+        else None
+    )
     if subnet_id is None:
         subnets = list(conn.network.subnets(network_id=seed["projects"]["alpha"]["network"]["id"]))
         subnet_id = subnets[0].id
     lb = conn.load_balancer.create_load_balancer(name="events-lb", vip_subnet_id=subnet_id)
     try:
-        cmdb.wait("load_balancers", lb.id, lambda r: r is not None, 90, "the row")
+        cmdb.wait("load_balancers", lb.id, lambda r: r is not None and r[0] == "events-lb", 90, "the row")
         conn.load_balancer.wait_for_load_balancer(lb.id, status="ACTIVE", failures=["ERROR"], wait=180)
-        cmdb.wait("load_balancers", lb.id, lambda r: r and r[1] == "ACTIVE", 90, "ACTIVE")
+        conn.load_balancer.update_load_balancer(lb.id, name="events-lb-renamed")
+        cmdb.wait("load_balancers", lb.id, lambda r: r and r[0] == "events-lb-renamed", 90, "the new name")
+        conn.load_balancer.wait_for_load_balancer(lb.id, status="ACTIVE", failures=["ERROR"], wait=180)
     finally:
         conn.load_balancer.delete_load_balancer(lb.id, ignore_missing=True, cascade=True)
     cmdb.wait("load_balancers", lb.id, lambda r: r and r[2] is not None, 180, "the tombstone")

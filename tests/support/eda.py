@@ -36,7 +36,12 @@ def _python_candidates():
     configured = os.environ.get("CMDB_EDA_PYTHON")
     if configured:
         return [configured]
-    return [DEFAULT_PYTHON, shutil.which("python3.12") or "", shutil.which("python3.13") or "", shutil.which("python3.11") or ""]
+    return [
+        DEFAULT_PYTHON,
+        shutil.which("python3.12") or "",
+        shutil.which("python3.13") or "",
+        shutil.which("python3.11") or "",
+    ]
 
 
 def _wanted_hash():
@@ -59,7 +64,11 @@ def ensure_venv(log=None):
     wanted = _wanted_hash()
     with open(target + ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if os.path.exists(marker) and open(marker).read().strip() == wanted and os.path.exists(bin_path("ansible-rulebook")):
+        if (
+            os.path.exists(marker)
+            and open(marker).read().strip() == wanted
+            and os.path.exists(bin_path("ansible-rulebook"))
+        ):
             return target
         python = next((p for p in _python_candidates() if p and os.path.exists(p)), None)
         if python is None:
@@ -150,7 +159,16 @@ class Rulebook:
         self.log = os.path.join(self.workdir, "rulebook-%d.log" % self.starts)
         with open(self.log, "w") as out:
             self.process = subprocess.Popen(
-                [bin_path("ansible-rulebook"), "-r", self.rulebook, "-i", self.inventory, "--vars", self.vars_file, "-v"],
+                [
+                    bin_path("ansible-rulebook"),
+                    "-r",
+                    self.rulebook,
+                    "-i",
+                    self.inventory,
+                    "--vars",
+                    self.vars_file,
+                    "-v",
+                ],
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 env=self.env,

@@ -290,4 +290,3 @@ def apply_events(params, check_mode=False, open_cloud=None):
             if session is not None:
                 session.close()
             store.close()
-

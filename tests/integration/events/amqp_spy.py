@@ -18,7 +18,7 @@ import aio_pika
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 sys.path.insert(0, os.path.join(ROOT, "plugins", "module_utils"))
 
-import events  # noqa: E402  (plugins/module_utils/events.py, pure Python)
+import events
 
 
 async def spy(url):

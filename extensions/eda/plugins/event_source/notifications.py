@@ -88,7 +88,13 @@ def broker_urls(url, username=None, password=None, use_ssl=None):
         secret = password if password is not None else unquote(secret) if secret else "guest"
         out.append(
             "%s://%s:%s@%s/%s"
-            % ("amqps" if secure else "amqp", quote(user, safe=""), quote(secret, safe=""), hostport, quote(vhost, safe=""))
+            % (
+                "amqps" if secure else "amqp",
+                quote(user, safe=""),
+                quote(secret, safe=""),
+                hostport,
+                quote(vhost, safe=""),
+            )
         )
     return out
 
@@ -157,9 +163,7 @@ class CloudConsumer:
                     LOG.info("cloud %s: connected to %s", self.conf["cloud"], describe_url(url))
                     return connection
                 except (OSError, aio_pika.exceptions.AMQPError, asyncio.TimeoutError) as exc:
-                    LOG.warning(
-                        "cloud %s: %s: %s", self.conf["cloud"], describe_url(url), exc.__class__.__name__
-                    )
+                    LOG.warning("cloud %s: %s: %s", self.conf["cloud"], describe_url(url), exc.__class__.__name__)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 30.0)
 
@@ -214,7 +218,9 @@ class CloudConsumer:
                 try:
                     await message.ack()
                 except Exception as exc:  # the channel died meanwhile: the broker redelivers it
-                    LOG.warning("cloud %s: ack failed (%s); redelivered later", self.conf["cloud"], exc.__class__.__name__)
+                    LOG.warning(
+                        "cloud %s: ack failed (%s); redelivered later", self.conf["cloud"], exc.__class__.__name__
+                    )
 
     async def close(self):
         if self.connection is not None:

@@ -110,7 +110,9 @@ def test_neutron_create_start_has_no_id():
 
 
 def test_router_interface_names_the_router():
-    event = reduce("router.interface.create", {"router_interface": {"id": "rt-1", "port_id": "p", "project_id": PROJECT}})
+    event = reduce(
+        "router.interface.create", {"router_interface": {"id": "rt-1", "port_id": "p", "project_id": PROJECT}}
+    )
     assert (event["type"], event["id"]) == ("routers", "rt-1")
 
 

@@ -27,6 +27,8 @@ description:
     status C(event), which never counts as a successful sync.
   - Names, metadata and descriptions are stored and returned as data, never templated. Event data
     is untrusted; pass the events as given (only ids, types and times are read from them).
+author:
+  - cmdb.openstack maintainers (@cmdb-openstack)
 options:
   events:
     description:

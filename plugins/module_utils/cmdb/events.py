@@ -128,9 +128,6 @@ def _open(params, store, open_cloud, check_mode, notes):
     if account:
         conn_params = accounts.connection_params(store, account, conn_params)
         name = conn_params.pop("name", account)
-    regions = params.get("_regions")
-    if regions:
-        conn_params["region_name"] = list(regions)
     session = (open_cloud or _connection.open_cloud)(conn_params, name=name)
     try:
         notes.extend(getattr(session, "warnings", None) or [])
@@ -190,9 +187,9 @@ def apply_events(params, check_mode=False, open_cloud=None):
                 result["skipped"].append(dict(item, reason="another cloud"))
             else:
                 mine.append(item)
-        regions = sorted(set(item["region"] for item in mine if item.get("region")))
         try:
-            session = _open(dict(params, _regions=regions), store, open_cloud, check_mode, result["warnings"])
+            # every region of the connection (an event naming another region is skipped, not fatal)
+            session = _open(params, store, open_cloud, check_mode, result["warnings"])
         except accounts.AccountUnavailable as exc:
             if exc.reason != "paused":
                 raise

@@ -17,7 +17,6 @@ import subprocess
 import uuid
 
 import pytest
-
 from support import eda
 
 HERE = os.path.dirname(os.path.abspath(__file__))

@@ -51,6 +51,21 @@ async def publish(url, exchange, bodies):
             await ex.publish(aio_pika.Message(body=body), routing_key="notifications.info")
 
 
+async def drop_connections(tag):
+    """Close, on the broker's side, the connections whose client-given name contains ``tag``."""
+    process = await asyncio.create_subprocess_exec(
+        "rabbitmqctl", "-q", "list_connections", "pid", "client_properties", stdout=asyncio.subprocess.PIPE
+    )
+    text = (await process.communicate())[0].decode(errors="replace")
+    pids = [line.split("\t")[0] for line in text.splitlines() if tag in line]
+    for pid in pids:
+        closing = await asyncio.create_subprocess_exec(
+            "rabbitmqctl", "-q", "close_connection", pid, "cmdb test: broker drop", stdout=asyncio.subprocess.DEVNULL
+        )
+        await closing.wait()
+    return len(pids)
+
+
 async def run_source(plugin, args, recorder, seconds):
     task = asyncio.create_task(plugin.main(recorder, args))
     await asyncio.sleep(seconds)
@@ -101,6 +116,16 @@ async def scenario():
     second = Recorder()
     await run_source(plugin, args, second, 4)
     out["after_restart"] = second.events
+    # 5. the broker drops the connection (as in a broker restart): the source reconnects by itself
+    third = Recorder()
+    task = asyncio.create_task(run_source(plugin, args, third, 14))
+    await asyncio.sleep(2)
+    await publish(url, exchange, [notification("volume.update.end", {"volume_id": "before-drop"})])
+    await asyncio.sleep(1)
+    out["dropped"] = await drop_connections(args["queue"])
+    await publish(url, exchange, [notification("volume.update.end", {"volume_id": "after-drop"})])
+    await task
+    out["after_drop"] = third.events
     # clean up: the queue is durable
     connection = await aio_pika.connect(url)
     async with connection:

@@ -152,6 +152,10 @@ class CloudConsumer:
         self.context = ssl_context(conf)
         self.inbox = asyncio.Queue()
         self.connection = None
+        self.connection_name = conf.get("connection_name") or "cmdb-openstack notifications %s %s" % (
+            conf["cloud"],
+            conf["queue"],
+        )
 
     async def connect(self):
         delay = 1.0
@@ -159,6 +163,8 @@ class CloudConsumer:
             for url in self.urls:
                 try:
                     kwargs = {"ssl_context": self.context} if self.context is not None else {}
+                    # the name the broker shows for this connection (rabbitmqctl list_connections)
+                    kwargs["client_properties"] = {"connection_name": self.connection_name}
                     connection = await aio_pika.connect_robust(url, **kwargs)
                     LOG.info("cloud %s: connected to %s", self.conf["cloud"], describe_url(url))
                     return connection

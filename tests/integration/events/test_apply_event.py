@@ -56,7 +56,7 @@ def test_events_follow_create_rename_delete(run, cloud, tmp_path):
     server, other = servers[0], servers[1]
     marker = tmp_path / "marker"
     cloud.store.update("servers", server["id"], {"name": HOSTILE % marker})
-    burst = [_event("servers", server["id"], "instance.update") for _ in range(50)]
+    burst = [_event("servers", server["id"], "instance.update") for _count in range(50)]
     burst.append(_event("servers", other["id"]))
     first = run("cmdb_apply_event", cloud="demo", events=burst)
     assert first["changed"] and not first.get("failed"), first

@@ -46,6 +46,7 @@ def scenario():
         text=True,
         env=env,
         timeout=300,
+        check=False,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.strip().splitlines()[-1])

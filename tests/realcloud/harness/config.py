@@ -62,7 +62,8 @@ def state_dir():
 
 
 def notifications_enabled():
-    return os.environ.get("CMDB_REALCLOUD_NOTIFICATIONS", "0").strip().lower() in ("1", "true", "yes", "on")
+    """On by default (the event tests need them); ``CMDB_REALCLOUD_NOTIFICATIONS=0`` turns them off."""
+    return os.environ.get("CMDB_REALCLOUD_NOTIFICATIONS", "1").strip().lower() in ("1", "true", "yes", "on")
 
 
 class Layout:

@@ -93,6 +93,15 @@ def reset_vhost(layout, secrets):
         "rabbitmq",
         log,
     )
+    # oslo.messaging declares the shared notification queues on every send and nobody consumes
+    # them (the event source binds its own durable queue): bound them.
+    run(
+        ["rabbitmqctl", "set_policy", "-p", config.MQ_VHOST, "--apply-to", "queues", "cmdb-rc-notifications"]
+        + [r"^(versioned_)?notifications\.", '{"max-length": 10000}'],
+        "rabbitmq policy",
+        "rabbitmq",
+        log,
+    )
 
 
 def schema_snapshot(layout, secrets, venv_stamp):

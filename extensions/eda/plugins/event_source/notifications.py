@@ -1,0 +1,254 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to cmdb.openstack
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""cmdb.openstack.notifications: OpenStack notifications from RabbitMQ, reduced to CMDB events.
+
+Each cloud's notifications (oslo.messaging driver ``messagingv2``) are read through a NAMED
+DURABLE queue bound to the services' exchanges: what is sent while the rulebook is down waits in
+the queue. The connection is robust (aio-pika): after a broker restart it reconnects and declares
+the queue and its bindings again. At most ``prefetch`` messages are in flight; a message is
+acknowledged only after the event carrying it was handed to ansible-rulebook (``await
+queue.put``), so a crash redelivers it (a duplicate changes nothing in the CMDB).
+
+Each notification is reduced (``plugins/module_utils/events.py``) to
+``{cloud, region, type, id, project_id, event_type, timestamp}``: no name, metadata or other
+payload content ever reaches the rulebook. Notifications are batched (up to ``batch_size``, for
+at most ``batch_window`` seconds) and put as ONE event ``{"cmdb_events": [...]}``, so that the
+rulebook runs one action per batch and the module coalesces a burst per item.
+
+Arguments (ansible-rulebook source args)::
+
+    clouds:                       # one entry per cloud (or the same keys at the top level)
+      - cloud: prod               # the CMDB cloud (account) name the events are for
+        region: RegionOne
+        url: rabbit://user:pass@mq1:5671,user:pass@mq2:5671/openstack   # oslo transport URL or amqp(s)://
+        username: cmdb-events     # optional, override the URL's (never logged)
+        password: "..."
+        ssl: true                 # or use an amqps:// URL
+        ca_cert: /etc/ssl/mq-ca.pem
+        client_cert: /etc/ssl/cmdb.pem
+        client_key: /etc/ssl/cmdb.key
+        verify: true
+        queue: cmdb-openstack.prod          # default cmdb-openstack.<cloud>.<region>
+        bindings:                           # default: plugins/module_utils/events.DEFAULT_BINDINGS
+          - {exchange: nova, routing_key: versioned_notifications.info}
+    prefetch: 200
+    batch_size: 200
+    batch_window: 0.2            # seconds a batch waits for more after its first message
+    min_interval: 1.0            # during a burst, at most one batch per min_interval seconds
+    queue_arguments: {x-max-length: 1000000}   # optional, for the durable queue
+    exchange_durable: false      # oslo.messaging's default (amqp_durable_queues = false)
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import asyncio
+import importlib
+import logging
+import os
+import ssl
+import sys
+from urllib.parse import quote, unquote, urlsplit
+
+import aio_pika
+
+LOG = logging.getLogger("cmdb.openstack.notifications")
+
+
+def _events_module():
+    """plugins/module_utils/events.py of this collection (importable as a collection or from the tree)."""
+    try:
+        return importlib.import_module("ansible_collections.cmdb.openstack.plugins.module_utils.events")
+    except ImportError:
+        here = os.path.dirname(os.path.abspath(__file__))
+        root = os.path.normpath(os.path.join(here, "..", "..", "..", "..", "plugins", "module_utils"))
+        if root not in sys.path:
+            sys.path.insert(0, root)
+        return importlib.import_module("events")
+
+
+EVENTS = _events_module()
+
+
+def broker_urls(url, username=None, password=None, use_ssl=None):
+    """An oslo transport URL (``rabbit://u:p@h1:5672,u:p@h2/vhost``) or amqp(s) URL -> amqp(s) URLs."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme not in ("rabbit", "amqp", "amqps"):
+        raise ValueError("url: scheme rabbit://, amqp:// or amqps:// expected")
+    secure = scheme == "amqps" if use_ssl is None else bool(use_ssl)
+    vhost = parts.path[1:] if parts.path.startswith("/") else parts.path
+    out = []
+    for host in parts.netloc.split(","):
+        creds, _sep, hostport = host.rpartition("@")
+        user, _sep, secret = creds.partition(":")
+        user = username if username is not None else unquote(user) if user else "guest"
+        secret = password if password is not None else unquote(secret) if secret else "guest"
+        out.append(
+            "%s://%s:%s@%s/%s"
+            % (
+                "amqps" if secure else "amqp",
+                quote(user, safe=""),
+                quote(secret, safe=""),
+                hostport,
+                quote(vhost, safe=""),
+            )
+        )
+    return out
+
+
+def describe_url(url):
+    """What may be logged of a broker URL: scheme, host, port, vhost (never credentials)."""
+    parts = urlsplit(url)
+    return "%s://%s%s" % (parts.scheme, parts.hostname or "?", (":%d" % parts.port) if parts.port else "") + (
+        parts.path or "/"
+    )
+
+
+def ssl_context(conf):
+    if not (conf.get("ssl") or conf.get("ca_cert") or conf.get("client_cert")):
+        return None
+    context = ssl.create_default_context(cafile=conf.get("ca_cert"))
+    if conf.get("client_cert"):
+        context.load_cert_chain(conf["client_cert"], conf.get("client_key"))
+    if conf.get("verify") is False:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def cloud_configs(args):
+    clouds = args.get("clouds")
+    if not clouds:
+        clouds = [dict((k, v) for k, v in args.items() if k not in ("clouds",))]
+    out = []
+    for conf in clouds:
+        conf = dict(conf)
+        if not conf.get("cloud") or not conf.get("url"):
+            raise ValueError("each cloud needs cloud (its CMDB name) and url")
+        conf.setdefault("region", None)
+        conf.setdefault("queue", "cmdb-openstack.%s.%s" % (conf["cloud"], conf.get("region") or "all"))
+        bindings = conf.get("bindings") or [
+            {"exchange": exchange, "routing_key": key} for exchange, key in EVENTS.DEFAULT_BINDINGS
+        ]
+        conf["bindings"] = [(b["exchange"], b.get("routing_key") or "notifications.info") for b in bindings]
+        out.append(conf)
+    return out
+
+
+class CloudConsumer:
+    def __init__(self, queue, conf, args):
+        self.queue = queue
+        self.conf = conf
+        self.prefetch = int(args.get("prefetch", 200))
+        self.batch_size = max(1, int(args.get("batch_size", 200)))
+        self.batch_window = float(args.get("batch_window", 0.2))
+        self.min_interval = float(args.get("min_interval", 1.0))
+        self.queue_arguments = args.get("queue_arguments") or None
+        self.exchange_durable = bool(args.get("exchange_durable", False))
+        self.urls = broker_urls(conf["url"], conf.get("username"), conf.get("password"), conf.get("ssl"))
+        self.context = ssl_context(conf)
+        self.inbox = asyncio.Queue()
+        self.connection = None
+        self.connection_name = conf.get("connection_name") or "cmdb-openstack notifications %s %s" % (
+            conf["cloud"],
+            conf["queue"],
+        )
+
+    async def connect(self):
+        delay = 1.0
+        while True:
+            for url in self.urls:
+                try:
+                    kwargs = {"ssl_context": self.context} if self.context is not None else {}
+                    # the name the broker shows for this connection (rabbitmqctl list_connections)
+                    kwargs["client_properties"] = {"connection_name": self.connection_name}
+                    connection = await aio_pika.connect_robust(url, **kwargs)
+                    LOG.info("cloud %s: connected to %s", self.conf["cloud"], describe_url(url))
+                    return connection
+                except (OSError, aio_pika.exceptions.AMQPError, asyncio.TimeoutError) as exc:
+                    LOG.warning("cloud %s: %s: %s", self.conf["cloud"], describe_url(url), exc.__class__.__name__)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 30.0)
+
+    async def setup(self):
+        self.connection = await self.connect()
+        channel = await self.connection.channel()
+        await channel.set_qos(prefetch_count=self.prefetch)
+        amqp_queue = await channel.declare_queue(
+            self.conf["queue"], durable=True, auto_delete=False, arguments=self.queue_arguments
+        )
+        for exchange_name, key in self.conf["bindings"]:
+            exchange = await channel.declare_exchange(
+                exchange_name, aio_pika.ExchangeType.TOPIC, durable=self.exchange_durable
+            )
+            await amqp_queue.bind(exchange, routing_key=key)
+        await amqp_queue.consume(self.inbox.put)
+        LOG.info(
+            "cloud %s: consuming durable queue %s (%d bindings)",
+            self.conf["cloud"],
+            self.conf["queue"],
+            len(self.conf["bindings"]),
+        )
+
+    async def run(self):
+        await self.setup()
+        loop = asyncio.get_running_loop()
+        last_put = None
+        while True:
+            messages = [await self.inbox.get()]
+            # The first message after a quiet spell goes out after batch_window; during a burst,
+            # at most one batch per min_interval (each batch costs the rulebook an action).
+            deadline = loop.time() + self.batch_window
+            if last_put is not None:
+                deadline = max(deadline, last_put + self.min_interval)
+            while len(messages) < self.batch_size:
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    break
+                try:
+                    messages.append(await asyncio.wait_for(self.inbox.get(), remaining))
+                except asyncio.TimeoutError:
+                    break
+            events = []
+            for message in messages:
+                event = EVENTS.reduce_notification(message.body, self.conf["cloud"], self.conf.get("region"))
+                if event is not None:
+                    events.append(event)
+            if events:
+                await self.queue.put({"cmdb_events": events})
+                last_put = loop.time()
+            for message in messages:
+                try:
+                    await message.ack()
+                except Exception as exc:  # the channel died meanwhile: the broker redelivers it
+                    LOG.warning(
+                        "cloud %s: ack failed (%s); redelivered later", self.conf["cloud"], exc.__class__.__name__
+                    )
+
+    async def close(self):
+        if self.connection is not None:
+            await self.connection.close()
+
+
+async def main(queue, args):
+    consumers = [CloudConsumer(queue, conf, args) for conf in cloud_configs(args)]
+    try:
+        await asyncio.gather(*(consumer.run() for consumer in consumers))
+    finally:
+        for consumer in consumers:
+            try:
+                await consumer.close()
+            except Exception:  # noqa: S110 - closing on the way out
+                pass
+
+
+if __name__ == "__main__":  # pragma: no cover - manual test: prints the events of a local broker
+
+    class _Print:
+        async def put(self, event):
+            print(event)
+
+    asyncio.run(main(_Print(), {"cloud": "local", "region": "RegionOne", "url": sys.argv[1]}))

@@ -17,7 +17,8 @@ stderr, the ANSIBLE_LOG_PATH log, the registered results, the files the run wrot
 table of the PostgreSQL database) and ``ansible-inventory --list`` of both inventory plugins on that
 CMDB. Checked by hand: with the base's URL rule disabled (``is_url_key`` returning False), the
 netbox_sync case fails with the cmdb_url password in stdout and the log (issue #18's leak); the
-unit test ``test_the_netbox_sync_cmdb_url_leak_is_caught_by_the_url_rule`` keeps that check. A spec the generator cannot exercise (a required option without a test value, a module
+unit test ``test_the_netbox_sync_cmdb_url_leak_is_caught_by_the_url_rule`` keeps that check.
+A spec the generator cannot exercise (a required option without a test value, a module
 without ``SPEC``) fails the test.
 """
 

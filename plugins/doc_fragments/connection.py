@@ -41,16 +41,6 @@ options:
       - The keystoneauth plugin, for example C(password) (the default of openstacksdk),
         C(v3applicationcredential) or C(token).
     type: str
-  region_name:
-    description:
-      - The regions to gather, one name or a list.
-      - C(all) means every region of the service catalog.
-      - When not given, the regions of the cloud's configuration (C(regions) or C(region_name) in
-        C(clouds.yaml), C(OS_REGION_NAME)) are used, and when the configuration names none, every
-        region of the service catalog.
-      - A region that is not in the service catalog is an error that lists the regions available.
-    type: list
-    elements: str
   interface:
     description:
       - The endpoint interface of the service catalog to use.
@@ -97,6 +87,38 @@ notes:
 requirements:
   - python >= 3.8
   - openstacksdk >= 4.0
+"""
+
+    # The region option of the *_info modules (the name openstack.cloud uses).
+    REGION_NAME = r"""
+options:
+  region_name:
+    description:
+      - The regions to gather, one name or a list.
+      - C(all) means every region of the service catalog.
+      - When not given, the regions of the cloud's configuration (C(regions) or C(region_name) in
+        C(clouds.yaml), C(OS_REGION_NAME)) are used, and when the configuration names none, every
+        region of the service catalog.
+      - A region that is not in the service catalog is an error that lists the regions available.
+    type: list
+    elements: str
+"""
+
+    # The region option of cmdb_sync and cloud_permissions_info (region_name is a deprecated alias).
+    REGIONS = r"""
+options:
+  regions:
+    description:
+      - The regions to use, a list of names (they must be in the service catalog; a region that is
+        not is an error that lists the regions available).
+      - When not given, the regions of the account (with O(account)), else of the cloud's
+        configuration (C(regions) or C(region_name) in C(clouds.yaml), C(OS_REGION_NAME)), else
+        every region of the service catalog.
+      - The alias C(region_name) (the name of the C(*_info) modules) is deprecated and will be
+        removed in version 2.0.0 of this collection; one name per idea, C(regions) is a list.
+    type: list
+    elements: str
+    aliases: [region_name]
 """
 
     # The options and attributes every *_info module shares.

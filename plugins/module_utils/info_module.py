@@ -3,57 +3,37 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The shared runner of every ``*_info`` module: argument spec, gather, result.
 
-A module file is DOCUMENTATION + ``run_info_module("servers")``. The work is in
-``run_gather`` (importable and testable without Ansible).
+A module file is DOCUMENTATION + ``SPEC = info_spec("servers")`` + ``run_info_module(SPEC, "servers")``.
+The work is in ``run_gather`` (importable and testable without Ansible); the module base
+(``module.py``) does the argument spec, secrets, the openstacksdk check and the failure messages.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import copy
-import traceback
-
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
 from ansible_collections.cmdb.openstack.plugins.module_utils import catalog as _catalog
 from ansible_collections.cmdb.openstack.plugins.module_utils import connection as _connection
-from ansible_collections.cmdb.openstack.plugins.module_utils import secrets as _secrets
-from ansible_collections.cmdb.openstack.plugins.module_utils.errors import CmdbError, ConfigurationError
-
-INFO_ARGUMENT_SPEC = dict(
-    all_projects=dict(type="bool", default=True),
-    project_id=dict(type="str"),
-    filters=dict(type="dict"),
-    strict=dict(type="bool", default=False),
-    fail_on_listing_errors=dict(type="bool", default=True),
-)
+from ansible_collections.cmdb.openstack.plugins.module_utils.module import CmdbModule, ModuleSpec
 
 #: Scope statuses that are not failures: the listing is complete, or the service is absent from
 #: the catalog (reported as a warning; nothing of that type exists to list).
 NOT_FAILED = ("ok", "not_in_catalog")
 
-TYPE_CHOICES = _catalog.TYPE_CHOICES
 
+def info_spec(type_name=None):
+    """The :class:`ModuleSpec` of ``<singular>_info`` (``type_name`` given) or ``resource_info`` (None).
 
-#: Options of the modules that list load balancers (load_balancer_info, resource_info).
-LOAD_BALANCER_ARGUMENT_SPEC = dict(
-    resolve_member_ports=dict(type="bool", default=False),
-)
-
-
-def argument_spec(with_types=False, load_balancers=None):
-    """Connection options + the options every info module has (+ ``types`` for resource_info).
-
-    ``load_balancers`` (default: ``with_types``) adds ``resolve_member_ports``.
+    Groups: connection, region_name, info, and load_balancers for the modules that list load
+    balancers; ``resource_info`` adds ``types``.
     """
-    spec = copy.deepcopy(_connection.CONNECTION_ARGUMENT_SPEC)
-    spec.update(copy.deepcopy(INFO_ARGUMENT_SPEC))
-    if with_types:
-        spec["types"] = dict(type="list", elements="str", default=["all"], choices=TYPE_CHOICES)
-    if with_types if load_balancers is None else load_balancers:
-        spec.update(copy.deepcopy(LOAD_BALANCER_ARGUMENT_SPEC))
-    return spec
+    groups = ["connection", "region_name", "info"]
+    if type_name in (None, "load_balancers"):
+        groups.insert(0, "load_balancers")
+    options = {}
+    if type_name is None:
+        options["types"] = dict(type="list", elements="str", default=["all"], choices=_catalog.TYPE_CHOICES)
+    return ModuleSpec(groups=groups, options=options, libraries=("openstacksdk",))
 
 
 def run_gather(params, types, warnings=None):
@@ -98,40 +78,30 @@ def run_gather(params, types, warnings=None):
     return records, scopes, failed
 
 
-def run_info_module(type_name=None):
-    """main() of ``<singular>_info`` (``type_name`` given) and of ``resource_info`` (None)."""
-    spec = argument_spec(with_types=type_name is None, load_balancers=type_name in (None, "load_balancers"))
-    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
-    secrets = _secrets.secret_values({"cloud": module.params.get("cloud"), "auth": module.params.get("auth")})
-    module.no_log_values.update(secrets)
-    if not _connection.HAS_OPENSTACK:
-        module.fail_json(msg=missing_required_lib("openstacksdk"), exception=str(_connection.OPENSTACK_IMPORT_ERROR))
-    types = [type_name] if type_name else module.params["types"]
+def info_result(params, types):
+    """The result dict of an info module: records by type, ``scopes``, warnings; ``failed`` with a
+    message when a listing failed (unless ``fail_on_listing_errors: false``, then warnings)."""
     warnings = []
-    try:
-        records, scopes, failed = run_gather(module.params, types, warnings=warnings)
-    except ConfigurationError as exc:
-        module.fail_json(msg=exc.message)
-    except CmdbError as exc:
-        module.fail_json(msg=exc.message)
-    except Exception as exc:  # a bug or an unforeseen library error: still one message
-        module.fail_json(
-            msg="unexpected error while gathering %s: %s: %s" % (", ".join(types), type(exc).__name__, exc),
-            exception=traceback.format_exc(),
-        )
+    records, scopes, failed = run_gather(params, types, warnings=warnings)
     result = dict(changed=False, scopes=scopes)
     result.update(records)
-    for message in warnings:
-        module.warn(message)
-    if failed and module.params.get("strict"):
-        module.fail_json(msg="strict is set and %d listing(s) failed: %s" % (len(failed), "; ".join(failed)), **result)
-    if failed and module.params.get("fail_on_listing_errors", True) is not False:
+    if failed and params.get("strict"):
+        result.update(failed=True, msg="strict is set and %d listing(s) failed: %s" % (len(failed), "; ".join(failed)))
+    elif failed and params.get("fail_on_listing_errors", True) is not False:
         # A failed listing must never look like an empty one: fail, with what did succeed.
-        module.fail_json(
+        result.update(
+            failed=True,
             msg="%d listing(s) failed (the results of the others are returned; set fail_on_listing_errors: false "
             "to only warn): %s" % (len(failed), "; ".join(failed)),
-            **result,
         )
-    for message in failed:
-        module.warn(message)
-    module.exit_json(**result)
+    else:
+        warnings.extend(failed)
+    result["warnings"] = warnings
+    return result
+
+
+def run_info_module(spec, type_name=None):
+    """main() of ``<singular>_info`` (``type_name`` given) and of ``resource_info`` (None)."""
+    module = CmdbModule(spec)
+    types = [type_name] if type_name else module.params["types"]
+    module.run(lambda mod: info_result(mod.params, types))

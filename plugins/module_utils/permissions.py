@@ -214,23 +214,7 @@ def format_table(rows):
 # ---------------------------------------------------------------------------------------------
 # The cloud_permissions_info module
 
-PERMISSIONS_EXTRA_SPEC = dict(
-    types=dict(type="list", elements="str", default=["all"]),
-    all_projects=dict(type="bool", default=True),
-    account=dict(type="str"),
-    cmdb_url=dict(type="str"),
-)
-
-
-def argument_spec():
-    """The connection options (doc fragment ``cmdb.openstack.connection``) + this module's own."""
-    import copy
-
-    from ansible_collections.cmdb.openstack.plugins.module_utils import connection as _connection
-
-    spec = copy.deepcopy(_connection.CONNECTION_ARGUMENT_SPEC)
-    spec.update(copy.deepcopy(PERMISSIONS_EXTRA_SPEC))
-    return spec
+# (its options are declared in plugins/modules/cloud_permissions_info.py, through the module base)
 
 
 def run_permissions_info(params, open_cloud=None, open_store=None, secrets_sink=None):

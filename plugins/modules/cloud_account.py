@@ -273,36 +273,20 @@ msg:
   sample: cloud account 'prod' registered
 """
 
-import traceback
-
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.cmdb.openstack.plugins.module_utils import accounts
-from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb import modules
-from ansible_collections.cmdb.openstack.plugins.module_utils.errors import CmdbError
+from ansible_collections.cmdb.openstack.plugins.module_utils.module import CMDB_LIBRARIES, CmdbModule, ModuleSpec
+
+SPEC = ModuleSpec(
+    groups=("cmdb",),
+    # the account options are defined with the accounts code; cmdb_url comes from the cmdb group
+    options=dict((key, value) for key, value in accounts.CLOUD_ACCOUNT_ARGUMENT_SPEC.items() if key != "cmdb_url"),
+    mutually_exclusive=[("cloud", "auth")],
+    libraries=CMDB_LIBRARIES,
+)
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=accounts.CLOUD_ACCOUNT_ARGUMENT_SPEC,
-        mutually_exclusive=[("cloud", "auth")],
-        supports_check_mode=True,
-    )
-    module.no_log_values.update(modules.url_secrets(module.params.get("cmdb_url")))
-    modules.check_libraries(module)
-    try:
-        result = accounts.run_cloud_account(module.params, check_mode=module.check_mode)
-    except CmdbError as exc:
-        module.fail_json(msg=exc.message)
-    except Exception as exc:  # a bug or an unforeseen library error: still one message
-        module.fail_json(
-            msg="cloud_account %r failed: %s: %s" % (module.params["name"], type(exc).__name__, exc),
-            exception=traceback.format_exc(),
-        )
-    diff = result.pop("diff")
-    if module._diff:
-        result["diff"] = diff
-    module.exit_json(**result)
+    CmdbModule(SPEC).run(lambda module: accounts.run_cloud_account(module.params, check_mode=module.check_mode))
 
 
 if __name__ == "__main__":

@@ -50,6 +50,7 @@ options:
     type: str
 extends_documentation_fragment:
   - cmdb.openstack.connection
+  - cmdb.openstack.connection.regions
   - cmdb.openstack.cmdb
 attributes:
   check_mode:
@@ -159,34 +160,33 @@ msg:
   type: str
 """
 
-import traceback
+from ansible_collections.cmdb.openstack.plugins.module_utils import permissions
+from ansible_collections.cmdb.openstack.plugins.module_utils.module import CmdbModule, ModuleSpec
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+SPEC = ModuleSpec(
+    groups=("connection", "regions", "cmdb"),
+    options=dict(
+        types=dict(type="list", elements="str", default=["all"]),
+        all_projects=dict(type="bool", default=True),
+        account=dict(type="str"),
+    ),
+    # The CMDB is opened only to read a registered account.
+    libraries=(
+        "openstacksdk",
+        ("SQLAlchemy", lambda params: bool(params.get("account"))),
+        ("alembic", lambda params: bool(params.get("account"))),
+    ),
+)
 
-from ansible_collections.cmdb.openstack.plugins.module_utils import connection, permissions, secrets
-from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb import modules
-from ansible_collections.cmdb.openstack.plugins.module_utils.errors import CmdbError
+
+def run(module):
+    # permissions reads the connection options, where the region option is named region_name
+    params = dict(module.params, region_name=module.params.get("regions"))
+    return permissions.run_permissions_info(params, secrets_sink=module.no_log_values)
 
 
 def main():
-    module = AnsibleModule(argument_spec=permissions.argument_spec(), supports_check_mode=True)
-    module.no_log_values.update(
-        secrets.secret_values({"cloud": module.params.get("cloud"), "auth": module.params.get("auth")})
-    )
-    module.no_log_values.update(modules.url_secrets(module.params.get("cmdb_url")))
-    if not connection.HAS_OPENSTACK:
-        module.fail_json(msg=missing_required_lib("openstacksdk"), exception=str(connection.OPENSTACK_IMPORT_ERROR))
-    if module.params.get("account"):
-        modules.check_libraries(module)
-    try:
-        result = permissions.run_permissions_info(module.params, secrets_sink=module.no_log_values)
-    except CmdbError as exc:
-        module.fail_json(msg=exc.message)
-    except Exception as exc:  # a bug or an unforeseen library error: still one message
-        module.fail_json(
-            msg="cloud_permissions_info failed: %s: %s" % (type(exc).__name__, exc), exception=traceback.format_exc()
-        )
-    module.exit_json(**result)
+    CmdbModule(SPEC).run(run)
 
 
 if __name__ == "__main__":

@@ -185,44 +185,42 @@ cmdb_url:
   type: str
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb import modules
 from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb.queries import run_info
-from ansible_collections.cmdb.openstack.plugins.module_utils.errors import CmdbError
+from ansible_collections.cmdb.openstack.plugins.module_utils.module import (
+    CMDB_LIBRARIES,
+    TYPE_CHOICES,
+    CmdbModule,
+    ModuleSpec,
+)
+
+SPEC = ModuleSpec(
+    groups=("cmdb",),
+    options=dict(
+        cloud=dict(type="list", elements="str"),
+        region=dict(type="list", elements="str"),
+        types=dict(type="list", elements="str", choices=TYPE_CHOICES),
+        project_id=dict(type="list", elements="str"),
+        name=dict(type="list", elements="str"),
+        status=dict(type="list", elements="str"),
+        ids=dict(type="list", elements="str"),
+        include_deleted=dict(type="bool", default=False),
+        include_attributes=dict(type="bool", default=True),
+        include_relations=dict(type="bool", default=True),
+        limit=dict(type="int"),
+        changes_since=dict(type="str"),
+        sections=dict(
+            type="list",
+            elements="str",
+            choices=["resources", "changes", "accounts", "counts", "sync_runs", "sync_status", "identities"],
+            default=["resources", "accounts", "counts", "sync_status"],
+        ),
+    ),
+    libraries=CMDB_LIBRARIES,
+)
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=modules.cmdb_argument_spec(
-            cloud=dict(type="list", elements="str"),
-            region=dict(type="list", elements="str"),
-            types=dict(type="list", elements="str", choices=modules.TYPE_CHOICES),
-            project_id=dict(type="list", elements="str"),
-            name=dict(type="list", elements="str"),
-            status=dict(type="list", elements="str"),
-            ids=dict(type="list", elements="str"),
-            include_deleted=dict(type="bool", default=False),
-            include_attributes=dict(type="bool", default=True),
-            include_relations=dict(type="bool", default=True),
-            limit=dict(type="int"),
-            changes_since=dict(type="str"),
-            sections=dict(
-                type="list",
-                elements="str",
-                choices=["resources", "changes", "accounts", "counts", "sync_runs", "sync_status", "identities"],
-                default=["resources", "accounts", "counts", "sync_status"],
-            ),
-        ),
-        supports_check_mode=True,
-    )
-    module.no_log_values.update(modules.url_secrets(module.params.get("cmdb_url")))
-    modules.check_libraries(module)
-    try:
-        result = run_info(module.params)
-    except CmdbError as exc:
-        module.fail_json(msg=exc.message)
-    module.exit_json(changed=False, **result)
+    CmdbModule(SPEC).run(lambda module: run_info(module.params))
 
 
 if __name__ == "__main__":

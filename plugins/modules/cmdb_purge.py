@@ -82,29 +82,22 @@ cmdb_url:
   type: str
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb import modules
 from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb.queries import run_purge
-from ansible_collections.cmdb.openstack.plugins.module_utils.errors import CmdbError
+from ansible_collections.cmdb.openstack.plugins.module_utils.module import CMDB_LIBRARIES, CmdbModule, ModuleSpec
+
+SPEC = ModuleSpec(
+    groups=("cmdb",),
+    options=dict(
+        older_than=dict(type="str", required=True),
+        cloud=dict(type="list", elements="str"),
+        lock_timeout=dict(type="int", default=600),
+    ),
+    libraries=CMDB_LIBRARIES,
+)
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=modules.cmdb_argument_spec(
-            older_than=dict(type="str", required=True),
-            cloud=dict(type="list", elements="str"),
-            lock_timeout=dict(type="int", default=600),
-        ),
-        supports_check_mode=True,
-    )
-    module.no_log_values.update(modules.url_secrets(module.params.get("cmdb_url")))
-    modules.check_libraries(module)
-    try:
-        result = run_purge(module.params, check_mode=module.check_mode)
-    except CmdbError as exc:
-        module.fail_json(msg=exc.message)
-    module.exit_json(**result)
+    CmdbModule(SPEC).run(lambda module: run_purge(module.params, check_mode=module.check_mode))
 
 
 if __name__ == "__main__":

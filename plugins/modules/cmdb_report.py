@@ -126,35 +126,28 @@ cmdb_url:
   type: str
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb import modules
 from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb.report import run_report
-from ansible_collections.cmdb.openstack.plugins.module_utils.errors import CmdbError
+from ansible_collections.cmdb.openstack.plugins.module_utils.module import CMDB_LIBRARIES, CmdbModule, ModuleSpec
+
+SPEC = ModuleSpec(
+    groups=("cmdb",),
+    options=dict(
+        path=dict(type="path", required=True),
+        cloud=dict(type="list", elements="str"),
+        title=dict(type="str", default="CMDB report"),
+        waste_days=dict(type="int", default=30),
+        trend_days=dict(type="int", default=30),
+        changes_limit=dict(type="int", default=2000),
+        server_pages=dict(type="int", default=2000),
+        rows_limit=dict(type="int", default=1000),
+        permissions=dict(type="raw"),
+    ),
+    libraries=CMDB_LIBRARIES,
+)
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=modules.cmdb_argument_spec(
-            path=dict(type="path", required=True),
-            cloud=dict(type="list", elements="str"),
-            title=dict(type="str", default="CMDB report"),
-            waste_days=dict(type="int", default=30),
-            trend_days=dict(type="int", default=30),
-            changes_limit=dict(type="int", default=2000),
-            server_pages=dict(type="int", default=2000),
-            rows_limit=dict(type="int", default=1000),
-            permissions=dict(type="raw"),
-        ),
-        supports_check_mode=True,
-    )
-    module.no_log_values.update(modules.url_secrets(module.params.get("cmdb_url")))
-    modules.check_libraries(module)
-    try:
-        result = run_report(module.params, check_mode=module.check_mode)
-    except CmdbError as exc:
-        module.fail_json(msg=exc.message)
-    module.exit_json(**result)
+    CmdbModule(SPEC).run(lambda module: run_report(module.params, check_mode=module.check_mode))
 
 
 if __name__ == "__main__":

@@ -62,12 +62,6 @@ options:
     choices: [servers, volumes, load_balancers, security_groups, volume_snapshots, images, flavors, networks,
               subnets, ports, routers, floating_ips, server, volume, load_balancer, security_group,
               volume_snapshot, image, flavor, network, subnet, port, router, floating_ip, all]
-  regions:
-    description:
-      - The regions to synchronize (they must be in the service catalog). Default the regions of
-        the cloud's configuration or account, else every region of the catalog.
-    type: list
-    elements: str
   all_projects:
     description:
       - List the resources of every project (admin credentials).
@@ -139,8 +133,9 @@ options:
     type: int
     default: 600
 extends_documentation_fragment:
-  - cmdb.openstack.load_balancers
   - cmdb.openstack.connection
+  - cmdb.openstack.connection.regions
+  - cmdb.openstack.load_balancers
   - cmdb.openstack.cmdb
 attributes:
   check_mode:
@@ -264,52 +259,36 @@ msg:
   sample: "cloud demo: 12 new, 0 updated, 0 deleted, 0 reappeared, 0 unchanged (12 types x 1 regions, 0.8 s)"
 """
 
-import copy
-
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.cmdb.openstack.plugins.module_utils import connection, secrets
-from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb import modules
 from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb.identity import run_cmdb_sync
-from ansible_collections.cmdb.openstack.plugins.module_utils.errors import CmdbError
+from ansible_collections.cmdb.openstack.plugins.module_utils.module import (
+    CMDB_LIBRARIES,
+    TYPE_CHOICES,
+    CmdbModule,
+    ModuleSpec,
+)
+
+SPEC = ModuleSpec(
+    groups=("connection", "regions", "load_balancers", "cmdb"),
+    options=dict(
+        account=dict(type="str"),
+        types=dict(type="list", elements="str", choices=TYPE_CHOICES),
+        all_projects=dict(type="bool", default=True),
+        project_id=dict(type="str"),
+        only_due=dict(type="bool", default=False),
+        allow_empty_sweep=dict(type="bool", default=False),
+        max_delete_confirmations=dict(type="int", default=200),
+        full_sync_interval=dict(type="raw", default="1d"),
+        strict=dict(type="bool", default=False),
+        fail_on_scope_errors=dict(type="bool", default=True),
+        accept_identity_change=dict(type="bool", default=False),
+        lock_timeout=dict(type="int", default=600),
+    ),
+    libraries=CMDB_LIBRARIES,
+)
 
 
 def main():
-    spec = copy.deepcopy(connection.CONNECTION_ARGUMENT_SPEC)
-    spec.update(
-        modules.cmdb_argument_spec(
-            account=dict(type="str"),
-            types=dict(type="list", elements="str", choices=modules.TYPE_CHOICES),
-            regions=dict(type="list", elements="str"),
-            all_projects=dict(type="bool", default=True),
-            project_id=dict(type="str"),
-            only_due=dict(type="bool", default=False),
-            allow_empty_sweep=dict(type="bool", default=False),
-            max_delete_confirmations=dict(type="int", default=200),
-            full_sync_interval=dict(type="raw", default="1d"),
-            strict=dict(type="bool", default=False),
-            fail_on_scope_errors=dict(type="bool", default=True),
-            accept_identity_change=dict(type="bool", default=False),
-            lock_timeout=dict(type="int", default=600),
-            resolve_member_ports=dict(type="bool", default=False),
-        )
-    )
-    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
-    module.no_log_values.update(
-        secrets.secret_values({"cloud": module.params.get("cloud"), "auth": module.params.get("auth")})
-    )
-    module.no_log_values.update(modules.url_secrets(module.params.get("cmdb_url")))
-    modules.check_libraries(module)
-    try:
-        result = run_cmdb_sync(module.params, check_mode=module.check_mode, diff=module._diff)
-    except CmdbError as exc:
-        module.fail_json(msg=exc.message)
-    warnings = result.pop("warnings", [])
-    for warning in warnings:
-        module.warn(warning)
-    if result.pop("failed", False):
-        module.fail_json(**result)
-    module.exit_json(**result)
+    CmdbModule(SPEC).run(lambda module: run_cmdb_sync(module.params, check_mode=module.check_mode, diff=module._diff))
 
 
 if __name__ == "__main__":

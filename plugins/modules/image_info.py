@@ -20,6 +20,7 @@ description:
   - Relations are none.
 extends_documentation_fragment:
   - cmdb.openstack.connection
+  - cmdb.openstack.connection.region_name
   - cmdb.openstack.connection.info
 author:
   - cmdb.openstack contributors (@cmdb-openstack)
@@ -156,11 +157,13 @@ scopes:
       duration: 0.042
 """
 
-from ansible_collections.cmdb.openstack.plugins.module_utils.info_module import run_info_module
+from ansible_collections.cmdb.openstack.plugins.module_utils.info_module import info_spec, run_info_module
+
+SPEC = info_spec("images")
 
 
 def main():
-    run_info_module("images")
+    run_info_module(SPEC, "images")
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ notes:
 extends_documentation_fragment:
   - cmdb.openstack.load_balancers
   - cmdb.openstack.connection
+  - cmdb.openstack.connection.region_name
   - cmdb.openstack.connection.info
 author:
   - cmdb.openstack contributors (@cmdb-openstack)
@@ -167,11 +168,13 @@ scopes:
       duration: 0.042
 """
 
-from ansible_collections.cmdb.openstack.plugins.module_utils.info_module import run_info_module
+from ansible_collections.cmdb.openstack.plugins.module_utils.info_module import info_spec, run_info_module
+
+SPEC = info_spec("load_balancers")
 
 
 def main():
-    run_info_module("load_balancers")
+    run_info_module(SPEC, "load_balancers")
 
 
 if __name__ == "__main__":

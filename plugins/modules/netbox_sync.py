@@ -68,12 +68,6 @@ options:
     description: Seconds to wait for one NetBox request (a bulk write of 500 objects can take half a minute).
     type: int
     default: 300
-  cmdb_url:
-    description:
-      - The CMDB database URL, as for M(cmdb.openstack.cmdb_sync); defaults to E(CMDB_URL), then the SQLite file
-        C(~/.local/share/cmdb.openstack/cmdb.sqlite).
-      - A password in the URL is hidden from the output (like O(netbox_token)).
-    type: str
   clouds:
     description: Only these CMDB clouds (default every cloud with servers in the CMDB).
     type: list
@@ -116,6 +110,8 @@ notes:
   - Disk sizes are written in MB (NetBox 4.1 and newer), 1 GB = 1000 MB as NetBox's own conversion.
 seealso:
   - module: cmdb.openstack.cmdb_sync
+extends_documentation_fragment:
+  - cmdb.openstack.cmdb
 """
 
 EXAMPLES = r"""
@@ -203,41 +199,36 @@ diff:
   type: dict
 """
 
-from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
+from ansible.module_utils.basic import env_fallback
 
-from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb.modules import url_secrets
-from ansible_collections.cmdb.openstack.plugins.module_utils.errors import CmdbError
-from ansible_collections.cmdb.openstack.plugins.module_utils.netbox import client, runner
+from ansible_collections.cmdb.openstack.plugins.module_utils.module import CMDB_LIBRARIES, CmdbModule, ModuleSpec
+from ansible_collections.cmdb.openstack.plugins.module_utils.netbox import runner
+
+SPEC = ModuleSpec(
+    groups=("cmdb",),
+    options=dict(
+        netbox_url=dict(type="str", required=True, fallback=(env_fallback, ["NETBOX_URL"])),
+        netbox_token=dict(type="str", required=True, no_log=True, fallback=(env_fallback, ["NETBOX_TOKEN"])),
+        validate_certs=dict(type="bool", default=True),
+        timeout=dict(type="int", default=300),
+        clouds=dict(type="list", elements="str"),
+        deleted_status=dict(type="str", choices=["decommissioning", "offline"], default="decommissioning"),
+        retention=dict(type="int", default=30),
+        batch_size=dict(type="int", default=500),
+        max_batches=dict(type="int", default=0),
+        full=dict(type="bool", default=False),
+        parallel_writes=dict(type="int", default=2),
+    ),
+    libraries=("pynetbox", "requests") + CMDB_LIBRARIES,
+)
+
+
+def run(module):
+    return runner.run_netbox_sync(module.params, check_mode=module.check_mode, diff=module._diff)
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            netbox_url=dict(type="str", required=True, fallback=(env_fallback, ["NETBOX_URL"])),
-            netbox_token=dict(type="str", required=True, no_log=True, fallback=(env_fallback, ["NETBOX_TOKEN"])),
-            validate_certs=dict(type="bool", default=True),
-            timeout=dict(type="int", default=300),
-            cmdb_url=dict(type="str"),
-            clouds=dict(type="list", elements="str"),
-            deleted_status=dict(type="str", choices=["decommissioning", "offline"], default="decommissioning"),
-            retention=dict(type="int", default=30),
-            batch_size=dict(type="int", default=500),
-            max_batches=dict(type="int", default=0),
-            full=dict(type="bool", default=False),
-            parallel_writes=dict(type="int", default=2),
-        ),
-        supports_check_mode=True,
-    )
-    # the password of a PostgreSQL cmdb_url is a secret: masked in the invocation and every message (as cmdb_info)
-    module.no_log_values.update(url_secrets(module.params.get("cmdb_url")))
-    missing = client.missing_libraries()
-    if missing:
-        module.fail_json(msg=missing_required_lib(" and ".join(missing)), exception=client.PYNETBOX_IMPORT_ERROR)
-    try:
-        result = runner.run_netbox_sync(module.params, check_mode=module.check_mode, diff=module._diff)
-    except CmdbError as exc:
-        module.fail_json(msg=exc.message)
-    module.exit_json(**result)
+    CmdbModule(SPEC).run(run)
 
 
 if __name__ == "__main__":

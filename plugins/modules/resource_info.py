@@ -30,6 +30,7 @@ options:
 extends_documentation_fragment:
   - cmdb.openstack.load_balancers
   - cmdb.openstack.connection
+  - cmdb.openstack.connection.region_name
   - cmdb.openstack.connection.info
 author:
   - cmdb.openstack contributors (@cmdb-openstack)
@@ -183,11 +184,13 @@ scopes:
       duration: 0.042
 """
 
-from ansible_collections.cmdb.openstack.plugins.module_utils.info_module import run_info_module
+from ansible_collections.cmdb.openstack.plugins.module_utils.info_module import info_spec, run_info_module
+
+SPEC = info_spec()
 
 
 def main():
-    run_info_module()
+    run_info_module(SPEC)
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ notes:
     router) and embedded as C(interfaces).
 extends_documentation_fragment:
   - cmdb.openstack.connection
+  - cmdb.openstack.connection.region_name
   - cmdb.openstack.connection.info
 author:
   - cmdb.openstack contributors (@cmdb-openstack)
@@ -159,11 +160,13 @@ scopes:
       duration: 0.042
 """
 
-from ansible_collections.cmdb.openstack.plugins.module_utils.info_module import run_info_module
+from ansible_collections.cmdb.openstack.plugins.module_utils.info_module import info_spec, run_info_module
+
+SPEC = info_spec("routers")
 
 
 def main():
-    run_info_module("routers")
+    run_info_module(SPEC, "routers")
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ notes:
   - Nova C(changes-since) is used by the CMDB sync, not by this module.
 extends_documentation_fragment:
   - cmdb.openstack.connection
+  - cmdb.openstack.connection.region_name
   - cmdb.openstack.connection.info
 author:
   - cmdb.openstack contributors (@cmdb-openstack)
@@ -159,11 +160,13 @@ scopes:
       duration: 0.042
 """
 
-from ansible_collections.cmdb.openstack.plugins.module_utils.info_module import run_info_module
+from ansible_collections.cmdb.openstack.plugins.module_utils.info_module import info_spec, run_info_module
+
+SPEC = info_spec("servers")
 
 
 def main():
-    run_info_module("servers")
+    run_info_module(SPEC, "servers")
 
 
 if __name__ == "__main__":

@@ -60,6 +60,7 @@ options:
     default: 120
 extends_documentation_fragment:
   - cmdb.openstack.connection
+  - cmdb.openstack.connection.region_name
   - cmdb.openstack.cmdb
 attributes:
   check_mode:
@@ -122,39 +123,23 @@ scopes:
   elements: dict
 """
 
-import copy
-
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.cmdb.openstack.plugins.module_utils import connection, secrets
-from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb import modules
 from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb.events import apply_events
-from ansible_collections.cmdb.openstack.plugins.module_utils.errors import CmdbError
+from ansible_collections.cmdb.openstack.plugins.module_utils.module import CMDB_LIBRARIES, CmdbModule, ModuleSpec
+
+SPEC = ModuleSpec(
+    groups=("connection", "region_name", "cmdb"),
+    options=dict(
+        events=dict(type="list", elements="dict", required=True),
+        account=dict(type="str"),
+        accept_identity_change=dict(type="bool", default=False),
+        lock_timeout=dict(type="int", default=120),
+    ),
+    libraries=CMDB_LIBRARIES,
+)
 
 
 def main():
-    spec = copy.deepcopy(connection.CONNECTION_ARGUMENT_SPEC)
-    spec.update(
-        modules.cmdb_argument_spec(
-            events=dict(type="list", elements="dict", required=True),
-            account=dict(type="str"),
-            accept_identity_change=dict(type="bool", default=False),
-            lock_timeout=dict(type="int", default=120),
-        )
-    )
-    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
-    module.no_log_values.update(
-        secrets.secret_values({"cloud": module.params.get("cloud"), "auth": module.params.get("auth")})
-    )
-    module.no_log_values.update(modules.url_secrets(module.params.get("cmdb_url")))
-    modules.check_libraries(module)
-    try:
-        result = apply_events(module.params, check_mode=module.check_mode)
-    except CmdbError as exc:
-        module.fail_json(msg=exc.message)
-    for warning in result.pop("warnings", []):
-        module.warn(warning)
-    module.exit_json(**result)
+    CmdbModule(SPEC).run(lambda module: apply_events(module.params, check_mode=module.check_mode))
 
 
 if __name__ == "__main__":

@@ -116,8 +116,8 @@ def host_names(account):
 
 def host_vars(account, region):
     """The variables of one host (no secret: the connection is stripped again on the way out)."""
-    from ansible_collections.cmdb.openstack.plugins.module_utils import accounts as _accounts
     from ansible_collections.cmdb.openstack.plugins.module_utils import secrets as _secrets
+    from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb import accounts as _accounts
 
     view = _accounts.public_view(account)
     connection = dict(view["connection"])
@@ -186,7 +186,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
         super(InventoryModule, self).parse(inventory, loader, path, cache=cache)
         self._read_config_data(path)
         try:
-            from ansible_collections.cmdb.openstack.plugins.module_utils import accounts as _accounts
+            from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb import accounts as _accounts
         except ImportError as exc:  # pragma: no cover - depends on the environment
             raise AnsibleParserError("cmdb.openstack.clouds needs SQLAlchemy: %s" % exc)
         if not _accounts.HAS_SQLALCHEMY:

@@ -473,7 +473,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         failures = []
         targets = []
         if self.get_option("clouds_from") == "accounts":
-            from ansible_collections.cmdb.openstack.plugins.module_utils import accounts
+            from ansible_collections.cmdb.openstack.plugins.module_utils import credentials
+            from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb import accounts
 
             store = sources.open_cmdb(self.get_option("cmdb_url"))
             try:
@@ -483,7 +484,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                     failures.append(sources.Failure(name, "no such registered account", status="unknown"))
                 for name in names:
                     try:
-                        params = accounts.connection_params(store, name, overrides=dict(extra))
+                        params = credentials.connection_params(store, name, overrides=dict(extra))
                     except Exception as exc:
                         failures.append(
                             sources.Failure(name, getattr(exc, "message", None) or str(exc), status="unavailable")

@@ -42,7 +42,7 @@ from ansible_collections.cmdb.openstack.plugins.module_utils.errors import Store
 
 #: The schema revision this code reads and writes: ``migrations.HEAD`` (a unit test keeps them equal).
 #: A read-only open (``migrate=False``) checks it with one cheap query instead of importing Alembic.
-SCHEMA_HEAD = "0002_cloud_identities"
+SCHEMA_HEAD = "0003_account_projects"
 VERSION_TABLE = "alembic_version"
 
 DEFAULT_URL = "sqlite:///~/.local/share/cmdb.openstack/cmdb.sqlite"

@@ -34,8 +34,8 @@ try:
 except ImportError:  # pragma: no cover - reported by the modules with missing_required_lib
     HAS_SQLALCHEMY = False
 
-from ansible_collections.cmdb.openstack.plugins.module_utils import accounts, catalog
-from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb import schema
+from ansible_collections.cmdb.openstack.plugins.module_utils import catalog, credentials
+from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb import accounts, schema
 from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb.apply import (
     APPLIED,
     DEFAULT_MAX_CONFIRMATIONS,
@@ -295,7 +295,7 @@ def run_sync(params, check_mode=False, diff=False, open_cloud=None, gather=None,
         name = None
         if account:
             try:
-                conn_params = accounts.connection_params(store, account, conn_params)
+                conn_params = credentials.connection_params(store, account, conn_params)
             except accounts.AccountUnavailable as exc:
                 if exc.reason != "paused":
                     raise

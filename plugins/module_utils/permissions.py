@@ -249,7 +249,7 @@ def run_permissions_info(params, open_cloud=None, open_store=None, secrets_sink=
     name = None
     if params.get("account"):
         if open_store is None:
-            from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb.store import open_store
+            from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb.store import open_reader as open_store
         store = open_store(params.get("cmdb_url"))
         try:
             conn_params = _credentials.connection_params(store, params["account"], conn_params, ignore_paused=True)

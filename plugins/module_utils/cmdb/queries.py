@@ -601,14 +601,14 @@ def _type_names(types):
 
 def run_info(params, now=None):
     """``cmdb_info``: the result dict for the module's parameters."""
-    from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb.store import open_store
+    from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb.store import open_reader
 
     sections = list(params.get("sections") or ["resources", "accounts", "counts", "sync_status"])
     since = parse_time(params.get("changes_since"), "changes_since", now=now)
     if since is not None and "changes" not in sections:
         sections.append("changes")
     types = _type_names(params.get("types"))
-    store = open_store(params.get("cmdb_url"))
+    store = open_reader(params.get("cmdb_url"))
     try:
         result = {"cmdb_url": store.url}
         if "resources" in sections:

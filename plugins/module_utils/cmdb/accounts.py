@@ -160,14 +160,19 @@ def get_account(store, name, include_unregistered=False):
 
 def list_accounts(store, include_unregistered=False, names=None):
     """Every registered account (by name), as dicts."""
+    with _read(store) as connection:
+        return accounts_in(connection, include_unregistered=include_unregistered, names=names)
+
+
+def accounts_in(connection, include_unregistered=False, names=None):
+    """``list_accounts`` on an open connection (for readers that hold one: ``queries``)."""
     table = schema.clouds
     query = sa.select(table).order_by(table.c.name)
     if not include_unregistered:
         query = query.where(table.c.deleted_at.is_(None))
     if names:
         query = query.where(table.c.name.in_(list(names)))
-    with _read(store) as connection:
-        rows = [dict(row) for row in connection.execute(query).mappings()]
+    rows = [dict(row) for row in connection.execute(query).mappings()]
     return [_row_to_account(row) for row in rows]
 
 

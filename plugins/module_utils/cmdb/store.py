@@ -34,7 +34,8 @@ except ImportError:  # pragma: no cover - reported by the modules with missing_r
     HAS_SQLALCHEMY = False
     SQLALCHEMY_IMPORT_ERROR = traceback.format_exc()
 
-from ansible_collections.cmdb.openstack.plugins.module_utils.clock import iso, utcnow  # noqa: F401 - part of the store API
+# pylint: disable-next=unused-import
+from ansible_collections.cmdb.openstack.plugins.module_utils.clock import iso, utcnow  # noqa: F401 - store API
 from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb import schema
 from ansible_collections.cmdb.openstack.plugins.module_utils.errors import StoreError
 

@@ -45,8 +45,8 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.cmdb.openstack.plugins.module_utils.awx_planner import credential_inputs
 from ansible_collections.cmdb.openstack.plugins.module_utils.errors import CmdbError
-from ansible_collections.cmdb.openstack.plugins.module_utils.schedules import credential_inputs
 
 
 def awx_credential_inputs(credential, secrets):

@@ -18,7 +18,10 @@ description:
   - Secrets never enter the plan; see P(cmdb.openstack.awx_credential_inputs#filter).
 options:
   _input:
-    description: The accounts, as in C(playbooks/vars/accounts.example.yml).
+    description:
+      - The accounts registered in the CMDB, as the C(accounts) section of M(cmdb.openstack.cmdb_info)
+        returns them (the C(cmdb.openstack.awx) role reads them so).
+      - Deprecated, still accepted, the list of C(playbooks/vars/accounts.example.yml).
     type: list
     elements: dict
     required: true
@@ -75,6 +78,13 @@ options:
     description: Schedule only these resource types (default every type).
     type: list
     elements: str
+  clouds_yaml_accounts:
+    description:
+      - Names of the accounts whose secrets hold a whole C(clouds_yaml). When given, an account registered
+        with a clouds.yaml cloud name and not listed gets no AWX credential (its jobs find that cloud in a
+        clouds.yaml of the execution environment) and the plan warns. Left out, every account gets one.
+    type: list
+    elements: str
 """
 
 EXAMPLES = r"""
@@ -118,15 +128,15 @@ _value:
       type: list
       elements: dict
     warnings:
-      description: Intervals AWX cannot follow exactly (under a minute, or not whole minutes).
+      description: Intervals AWX cannot follow exactly, and accounts planned without a credential.
       type: list
       elements: str
 """
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.cmdb.openstack.plugins.module_utils.awx_planner import build_plan
 from ansible_collections.cmdb.openstack.plugins.module_utils.errors import CmdbError
-from ansible_collections.cmdb.openstack.plugins.module_utils.schedules import build_plan
 
 
 def awx_plan(accounts, **options):

@@ -111,8 +111,8 @@ def host_names(account):
 
 def host_vars(account, region):
     """The variables of one host (no secret: the connection is stripped again on the way out)."""
-    from ansible_collections.cmdb.openstack.plugins.module_utils import accounts as _accounts
     from ansible_collections.cmdb.openstack.plugins.module_utils import secrets as _secrets
+    from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb import accounts as _accounts
 
     view = _accounts.public_view(account)
     connection = dict(view["connection"])
@@ -164,7 +164,7 @@ class InventoryModule(CmdbInventoryBase):
 
     def parse(self, inventory, loader, path, cache=True):
         self.read_config(inventory, loader, path, cache=cache)
-        from ansible_collections.cmdb.openstack.plugins.module_utils import accounts as _accounts
+        from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb import accounts as _accounts
 
         only = list(self.get_option("only_clouds") or [])
         store = self.open_cmdb(self.get_option("cmdb_url"))

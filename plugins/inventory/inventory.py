@@ -452,7 +452,8 @@ class InventoryModule(CmdbInventoryBase, Cacheable):
         failures = []
         targets = []
         if self.get_option("clouds_from") == "accounts":
-            from ansible_collections.cmdb.openstack.plugins.module_utils import accounts
+            from ansible_collections.cmdb.openstack.plugins.module_utils import credentials
+            from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb import accounts
 
             store = self.open_cmdb(self.get_option("cmdb_url"))
             try:
@@ -463,7 +464,7 @@ class InventoryModule(CmdbInventoryBase, Cacheable):
                     if only and name not in only:
                         continue
                     try:
-                        params = accounts.connection_params(store, name, overrides=dict(extra))
+                        params = credentials.connection_params(store, name, overrides=dict(extra))
                     except Exception as exc:
                         failures.append(
                             sources.Failure(name, getattr(exc, "message", None) or str(exc), status="unavailable")

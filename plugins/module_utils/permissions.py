@@ -225,18 +225,18 @@ def run_permissions_info(params, open_cloud=None, open_store=None, secrets_sink=
     what to fix). Raises ``CmdbError`` (bad options, unknown account, failed authentication).
     ``secrets_sink``: a set (``module.no_log_values``) that receives the secrets used.
     """
-    from ansible_collections.cmdb.openstack.plugins.module_utils import accounts as _accounts
     from ansible_collections.cmdb.openstack.plugins.module_utils import connection as _connection
+    from ansible_collections.cmdb.openstack.plugins.module_utils import credentials as _credentials
 
     types = catalog.resolve_type_names(params.get("types"))
     conn_params = _connection.connection_params(params)
     name = None
     if params.get("account"):
         if open_store is None:
-            from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb.store import open_store
+            from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb.store import open_reader as open_store
         store = open_store(params.get("cmdb_url"))
         try:
-            conn_params = _accounts.connection_params(store, params["account"], conn_params, ignore_paused=True)
+            conn_params = _credentials.connection_params(store, params["account"], conn_params, ignore_paused=True)
         finally:
             store.close()
         name = params["account"]

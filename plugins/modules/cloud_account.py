@@ -129,6 +129,20 @@ options:
         default of a new account).
     type: list
     elements: str
+  all_projects:
+    description:
+      - List the resources of every project (needs the admin role). The default of a new account.
+      - With V(false) and no O(projects), only the token's project is listed, and only its items
+        can be marked deleted.
+      - Left out, the stored value stays (V(false) when only O(projects) is given).
+    type: bool
+  projects:
+    description:
+      - Limit the listing (and the marking of deleted items) to these projects, by name or id;
+        M(cmdb.openstack.cmdb_sync) lists each of them. Cannot be combined with O(all_projects=true).
+      - An empty list with O(all_projects=false) means the token's project only.
+    type: list
+    elements: str
   resources:
     description:
       - "Per resource type, C(enabled) (bool) and C(interval), for example
@@ -238,6 +252,15 @@ account:
       type: list
       elements: str
       sample: [RegionOne]
+    all_projects:
+      description: Whether every project is listed.
+      type: bool
+      sample: true
+    projects:
+      description: The projects the listing is limited to (names or ids); empty unless given.
+      type: list
+      elements: str
+      sample: []
     resources:
       description: Per type C(enabled), C(interval) (seconds) and C(interval_text).
       type: dict

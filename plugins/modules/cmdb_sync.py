@@ -67,8 +67,9 @@ options:
       - List the resources of every project (admin credentials).
       - With V(false), only the token's project is listed, and only that project's items can be
         marked deleted.
+      - Default V(true); with O(account), the account's project scope (its C(all_projects) and
+        C(projects), see M(cmdb.openstack.cloud_account)). Giving this option or O(project_id) wins.
     type: bool
-    default: true
   project_id:
     description:
       - Only synchronize this project; only its items can be marked deleted (types without a
@@ -272,7 +273,7 @@ SPEC = ModuleSpec(
     options=dict(
         account=dict(type="str"),
         types=dict(type="list", elements="str", choices=TYPE_CHOICES),
-        all_projects=dict(type="bool", default=True),
+        all_projects=dict(type="bool"),
         project_id=dict(type="str"),
         only_due=dict(type="bool", default=False),
         allow_empty_sweep=dict(type="bool", default=False),

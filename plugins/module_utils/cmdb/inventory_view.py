@@ -17,28 +17,14 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import os
-
-from ansible_collections.cmdb.openstack.plugins.module_utils.errors import StoreError
-
 
 def open_read_only(url=None):
-    """The CMDB at ``url`` (option, else ``$CMDB_URL``, else the default), opened without migrating.
-
-    Never creates a file, a directory or a schema: a SQLite path that does not exist is a
+    """The CMDB at ``url`` (option, else ``$CMDB_URL``, else the default), opened by ``store.open_reader``:
+    never creates a file, a directory or a schema, never migrates; a missing SQLite file is a
     ``StoreError`` naming the URL (with any password masked)."""
     from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb import store as _store
 
-    raw = _store.resolve_url(url)
-    parsed = _store.parse_url(raw)
-    if parsed.get_backend_name() == "sqlite" and not os.path.isfile(parsed.database):
-        raise StoreError(
-            "there is no CMDB at %s (the file %s does not exist); it is only read here, never created: fill it "
-            "first with cmdb.openstack.cmdb_sync (or register accounts with cmdb.openstack.cloud_account), or "
-            "point cmdb_url (or CMDB_URL) at the right database"
-            % (parsed.render_as_string(hide_password=True), parsed.database)
-        )
-    return _store.open_store(raw, migrate=False)
+    return _store.open_reader(_store.resolve_url(url))
 
 
 class _engine_reader:

@@ -173,10 +173,19 @@ def _rev_0002_cloud_identities(op):
     )
 
 
+def _rev_0003_account_projects(op):
+    """Per-account project scope: ``all_projects`` (true: every project, as before) and ``projects``
+    (a list of project names or ids the listing is limited to)."""
+    with op.batch_alter_table("clouds") as batch:
+        batch.add_column(sa.Column("all_projects", sa.Boolean(), nullable=False, server_default=sa.true()))
+        batch.add_column(sa.Column("projects", json_type(), nullable=True))
+
+
 #: Ordered revisions: (revision id, function). Append only.
 REVISIONS = (
     ("0001_initial", _rev_0001_initial),
     ("0002_cloud_identities", _rev_0002_cloud_identities),
+    ("0003_account_projects", _rev_0003_account_projects),
 )
 HEAD = REVISIONS[-1][0]
 

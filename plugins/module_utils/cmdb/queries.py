@@ -187,21 +187,16 @@ def effective_last_seen(row, last_ok):
 def _intervals(conn, clouds):
     """``{cloud: {type: seconds}}``: an account's interval per type, else the catalog's default."""
     from ansible_collections.cmdb.openstack.plugins.module_utils import catalog
+    from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb import accounts
 
     defaults = dict((name, rtype.default_interval) for name, rtype in catalog.RESOURCE_TYPES.items())
     out = {}
-    cl = schema.clouds
-    query = sa.select(cl.c.name, cl.c.settings).where(cl.c.deleted_at.is_(None))
-    if clouds:
-        query = query.where(cl.c.name.in_(list(clouds)))
-    for row in conn.execute(query):
+    for account in accounts.accounts_in(conn, names=list(clouds) if clouds else None):
         intervals = dict(defaults)
-        settings = row.settings if isinstance(row.settings, dict) else {}
-        for name, entry in settings.items():
-            interval = entry.get("interval") if isinstance(entry, dict) else None
-            if name in intervals and isinstance(interval, int) and not isinstance(interval, bool) and interval > 0:
-                intervals[name] = interval
-        out[row.name] = intervals
+        for name, entry in account["settings"].items():
+            if name in intervals:
+                intervals[name] = entry["interval"]
+        out[account["name"]] = intervals
     return out, defaults
 
 
@@ -395,37 +390,38 @@ def find_changes(store, since=None, cloud=None, region=None, types=None, resourc
 
 def find_accounts(store, cloud=None, include_deleted=False):
     """Registered accounts (no secret is ever stored) with their last auth error and last syncs."""
-    cl = schema.clouds
-    query = sa.select(cl).order_by(cl.c.name)
-    if cloud:
-        query = query.where(cl.c.name.in_(_as_list(cloud)))
-    if not include_deleted:
-        query = query.where(cl.c.deleted_at.is_(None))
+    from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb import accounts
+
     out = []
     with store.read() as conn:
         last_ok = last_ok_syncs(conn, _as_list(cloud))
-        for row in conn.execute(query):
-            last_sync = {}
-            for (c, _region, rtype, _project), at in last_ok.items():
-                if c == row.name and (rtype not in last_sync or at > last_sync[rtype]):
-                    last_sync[rtype] = at
-            out.append(
-                {
-                    "name": row.name,
-                    "connection": row.connection,
-                    "regions": row.regions or [],
-                    "settings": row.settings,
-                    "paused": bool(row.paused),
-                    "pause_after_auth_failures": row.pause_after_auth_failures,
-                    "auth_failures": row.auth_failures,
-                    "last_auth_error": row.last_auth_error,
-                    "last_auth_error_at": iso(row.last_auth_error_at),
-                    "created_at": iso(row.created_at),
-                    "updated_at": iso(row.updated_at),
-                    "deleted_at": iso(row.deleted_at),
-                    "last_sync": dict((k, iso(v)) for k, v in sorted(last_sync.items())),
-                }
-            )
+        found = accounts.accounts_in(
+            conn, include_unregistered=include_deleted, names=_as_list(cloud) if cloud else None
+        )
+    for account in found:
+        last_sync = {}
+        for (c, _region, rtype, _project), at in last_ok.items():
+            if c == account["name"] and (rtype not in last_sync or at > last_sync[rtype]):
+                last_sync[rtype] = at
+        out.append(
+            {
+                "name": account["name"],
+                "connection": account["connection"],
+                "regions": account["regions"],
+                "all_projects": account["all_projects"],
+                "projects": account["projects"],
+                "settings": dict((k, dict(v)) for k, v in account["settings"].items()),
+                "paused": account["paused"],
+                "pause_after_auth_failures": account["pause_after_auth_failures"],
+                "auth_failures": account["auth_failures"],
+                "last_auth_error": account["last_auth_error"],
+                "last_auth_error_at": iso(account["last_auth_error_at"]),
+                "created_at": iso(account["created_at"]),
+                "updated_at": iso(account["updated_at"]),
+                "deleted_at": iso(account["deleted_at"]),
+                "last_sync": dict((k, iso(v)) for k, v in sorted(last_sync.items())),
+            }
+        )
     return out
 
 
@@ -601,14 +597,14 @@ def _type_names(types):
 
 def run_info(params, now=None):
     """``cmdb_info``: the result dict for the module's parameters."""
-    from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb.store import open_store
+    from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb.store import open_reader
 
     sections = list(params.get("sections") or ["resources", "accounts", "counts", "sync_status"])
     since = parse_time(params.get("changes_since"), "changes_since", now=now)
     if since is not None and "changes" not in sections:
         sections.append("changes")
     types = _type_names(params.get("types"))
-    store = open_store(params.get("cmdb_url"))
+    store = open_reader(params.get("cmdb_url"))
     try:
         result = {"cmdb_url": store.url}
         if "resources" in sections:

@@ -865,13 +865,13 @@ def summary(data):
 def run_report(params, check_mode=False, now=None):
     """``cmdb_report``: build the data, render, write ``path``; the result dict."""
     from ansible_collections.cmdb.openstack.plugins.module_utils import report_html
-    from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb.store import open_store
+    from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb.store import open_reader
 
     path = params.get("path")
     if not path:
         raise ConfigurationError("path: give the file to write, for example /var/lib/cmdb/report.html")
     previous = read_previous(path)
-    store = open_store(params.get("cmdb_url"))
+    store = open_reader(params.get("cmdb_url"))
     try:
         data = build_report(
             store,

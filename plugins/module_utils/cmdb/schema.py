@@ -57,6 +57,9 @@ def _build(metadata):
         sa.Column("created_at", sa.DateTime(), nullable=True),
         sa.Column("updated_at", sa.DateTime(), nullable=True),
         sa.Column("deleted_at", sa.DateTime(), nullable=True),
+        # Project scope (0003): every project (true), or the token's project / the listed ones.
+        sa.Column("all_projects", sa.Boolean(), nullable=False, server_default=sa.true()),
+        sa.Column("projects", json_type(), nullable=True),
     )
     t["resources"] = sa.Table(
         "resources",

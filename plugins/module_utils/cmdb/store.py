@@ -3,11 +3,12 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Open the CMDB database (SQLite or PostgreSQL), migrate it, and give out transactions and locks.
 
-``open_store(url)`` is the only way in: it resolves the URL (option, then ``CMDB_URL``, then
-``DEFAULT_URL``), creates the SQLite directory, opens the engine with WAL mode and a busy timeout
+``open_store(url)`` is the only way in for writers: it resolves the URL (option, then ``CMDB_URL``,
+then ``DEFAULT_URL``), creates the SQLite directory, opens the engine with WAL mode and a busy timeout
 on SQLite, migrates the schema (``migrations.upgrade``; a read-only open only checks its revision)
 and turns every failure (bad URL, unreachable PostgreSQL, read-only or corrupt SQLite file) into one
 ``StoreError`` that names the database (never its password). Nothing is written when opening fails.
+Readers use ``open_reader(url)``: it creates no file or directory and never migrates.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -33,7 +34,8 @@ except ImportError:  # pragma: no cover - reported by the modules with missing_r
     HAS_SQLALCHEMY = False
     SQLALCHEMY_IMPORT_ERROR = traceback.format_exc()
 
-from ansible_collections.cmdb.openstack.plugins.module_utils.clock import iso, utcnow  # noqa: F401 - part of the store API
+# pylint: disable-next=unused-import
+from ansible_collections.cmdb.openstack.plugins.module_utils.clock import iso, utcnow  # noqa: F401 - store API
 from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb import schema
 from ansible_collections.cmdb.openstack.plugins.module_utils.errors import StoreError
 
@@ -42,7 +44,7 @@ from ansible_collections.cmdb.openstack.plugins.module_utils.errors import Store
 
 #: The schema revision this code reads and writes: ``migrations.HEAD`` (a unit test keeps them equal).
 #: A read-only open (``migrate=False``) checks it with one cheap query instead of importing Alembic.
-SCHEMA_HEAD = "0002_cloud_identities"
+SCHEMA_HEAD = "0003_account_projects"
 VERSION_TABLE = "alembic_version"
 
 DEFAULT_URL = "sqlite:///~/.local/share/cmdb.openstack/cmdb.sqlite"
@@ -116,7 +118,7 @@ def _safe(parsed):
     return parsed.render_as_string(hide_password=True)
 
 
-def _sqlite_events(engine):
+def _sqlite_events(engine, set_wal=True):
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):
         # Let SQLAlchemy's "begin" event emit BEGIN itself (pysqlite's own transaction handling
@@ -126,7 +128,7 @@ def _sqlite_events(engine):
         try:
             cursor.execute("PRAGMA busy_timeout = %d" % (SQLITE_BUSY_TIMEOUT * 1000))
             cursor.execute("PRAGMA journal_mode")
-            if str(cursor.fetchone()[0]).lower() != "wal":
+            if set_wal and str(cursor.fetchone()[0]).lower() != "wal":
                 cursor.execute("PRAGMA journal_mode = WAL")
             cursor.execute("PRAGMA synchronous = NORMAL")
         finally:
@@ -215,6 +217,13 @@ def _explain(exc):
     return text
 
 
+#: How to create a CMDB, for the errors of a read-only open.
+CREATE_HINT = (
+    "create it by registering an account (cmdb.openstack.cloud_account) or running cmdb.openstack.cmdb_sync "
+    "with this cmdb_url, or point cmdb_url (or CMDB_URL) at the right database"
+)
+
+
 def check_schema(connection, safe_url):
     """Raise StoreError unless the database's schema revision is ``SCHEMA_HEAD`` (one query, no Alembic)."""
     revisions = []
@@ -226,21 +235,34 @@ def check_schema(connection, safe_url):
         return
     if not revisions:
         raise StoreError(
-            "the database at %s is not a CMDB of cmdb.openstack (no schema revision): fill it first with "
-            "cmdb.openstack.cmdb_sync, or point cmdb_url (or CMDB_URL) at the right database" % safe_url
+            "the database at %s is not a CMDB of cmdb.openstack (no schema revision): %s" % (safe_url, CREATE_HINT)
         )
     raise StoreError(
         "the CMDB at %s has the schema revision %s, and this version of cmdb.openstack reads %s: if the database "
-        "is older, run cmdb.openstack.cmdb_sync once (it migrates the schema); if it was upgraded by a newer "
-        "version of the collection, upgrade the collection" % (safe_url, ", ".join(revisions), SCHEMA_HEAD)
+        "is older, run a writer once to migrate it (cmdb.openstack.cmdb_sync or cmdb.openstack.cloud_account; "
+        "readers never migrate); if it was upgraded by a newer version of the collection, upgrade the collection"
+        % (safe_url, ", ".join(revisions), SCHEMA_HEAD)
     )
+
+
+def open_reader(url=None):
+    """Open the CMDB at ``url`` read-only: never creates a file or a directory, never migrates.
+
+    For every reader (``cmdb_info``, ``cmdb_report``, ``cloud_permissions_info``'s account
+    lookup, ``netbox_sync``'s CMDB view, the inventory plugins). A missing SQLite file, a database
+    without our schema or with an older one is a ``StoreError`` naming the URL (password hidden)
+    and saying how to create or migrate it.
+    """
+    return open_store(url, migrate=False)
 
 
 def open_store(url=None, migrate=True):
     """Open the CMDB at ``url``; raise StoreError with one clear message.
 
-    ``migrate=True`` (the modules) creates or upgrades the schema; ``migrate=False`` (the inventory
-    plugins, read-only) imports no Alembic and only checks that the schema revision is current.
+    ``migrate=True`` (the writers: ``cmdb_sync``, ``cloud_account``, ``cmdb_purge``) creates the
+    SQLite file and its directory and creates or upgrades the schema; ``migrate=False``
+    (``open_reader``) imports no Alembic, creates nothing and only checks that the schema
+    revision is current.
     """
     missing = missing_libraries(migrate=migrate)
     if missing:
@@ -251,18 +273,22 @@ def open_store(url=None, migrate=True):
     backend = parsed.get_backend_name()
     if backend == "sqlite":
         directory = os.path.dirname(parsed.database)
+        if os.path.exists(parsed.database) and not os.path.isfile(parsed.database):
+            raise StoreError("the CMDB path %s is not a file" % parsed.database)
+        if not migrate and not os.path.isfile(parsed.database):
+            raise StoreError(
+                "there is no CMDB at %s (the file %s does not exist): %s" % (safe, parsed.database, CREATE_HINT)
+            )
         if not os.path.isdir(directory):
             try:
                 os.makedirs(directory, 0o700)
             except OSError as exc:
                 raise StoreError("cannot create the directory %s for the CMDB %s: %s" % (directory, safe, exc))
-        if os.path.exists(parsed.database) and not os.path.isfile(parsed.database):
-            raise StoreError("the CMDB path %s is not a file" % parsed.database)
         try:
             engine = sa.create_engine(parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT})
         except ImportError as exc:
             raise StoreError("cannot use %s: Python's sqlite3 module is missing (%s)" % (safe, exc))
-        _sqlite_events(engine)
+        _sqlite_events(engine, set_wal=migrate)  # a reader changes nothing, not even the journal mode
     else:
         try:
             engine = sa.create_engine(

@@ -34,8 +34,8 @@ try:
 except ImportError:  # pragma: no cover - reported by the modules with missing_required_lib
     HAS_SQLALCHEMY = False
 
-from ansible_collections.cmdb.openstack.plugins.module_utils import accounts, catalog
-from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb import schema
+from ansible_collections.cmdb.openstack.plugins.module_utils import catalog, credentials
+from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb import accounts, schema
 from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb.apply import (
     APPLIED,
     DEFAULT_MAX_CONFIRMATIONS,
@@ -289,13 +289,14 @@ def run_sync(params, check_mode=False, diff=False, open_cloud=None, gather=None,
     lock_timeout = 600 if lock_timeout is None else lock_timeout
     store = open_store(params.get("cmdb_url"))
     session = None
-    lock = None
+    account_row = None
     try:
         conn_params = _connection.connection_params(params)
         name = None
         if account:
+            account_row = accounts.get_account(store, account)
             try:
-                conn_params = accounts.connection_params(store, account, conn_params)
+                conn_params = credentials.connection_params(store, account, conn_params)
             except accounts.AccountUnavailable as exc:
                 if exc.reason != "paused":
                     raise
@@ -348,9 +349,114 @@ def run_sync(params, check_mode=False, diff=False, open_cloud=None, gather=None,
         cloud = session.name
         regions = list(session.regions)
         project_id = params.get("project_id")
-        all_projects = params.get("all_projects", True)
+        all_projects = params.get("all_projects")
+        projects = []
+        if account_row is not None and all_projects is None and not project_id:
+            # The account's project scope, unless the module's options say otherwise.
+            all_projects = account_row["all_projects"]
+            projects = list(account_row["projects"] or [])
         if all_projects is None:
             all_projects = True
+        if projects:
+            # One listing per project: a project filter (the admin's all-projects query plus the project,
+            # as with the project_id option), or the token's own project without the admin query.
+            own = session.project_id()
+            targets = []
+            for project in projects:
+                resolved = resolve_project(session, project)
+                targets.append((resolved, resolved != own))
+        else:
+            targets = [(project_id, all_projects)]
+        scopes = []
+        writers = []
+        for target_project, target_all in targets:
+            writer, target_scopes = _sync_target(
+                store,
+                session,
+                params,
+                types,
+                regions,
+                target_project,
+                target_all,
+                full_interval,
+                max_confirmations,
+                lock_timeout,
+                check_mode,
+                diff,
+                now,
+                confirmer,
+                gather,
+            )
+            writers.append(writer)
+            if projects:
+                for scope in target_scopes:
+                    scope["project_id"] = target_project
+            scopes.extend(target_scopes)
+        writer = _Changes(writers)
+        if account:
+            failed_auth = [s for s in scopes if s["status"] == "auth_failed"]
+            if failed_auth:
+                accounts.record_auth_result(store, account, False, _describe_scope(failed_auth[0]))
+            elif not check_mode:
+                accounts.record_auth_result(store, account, True)
+        return _result(base, cloud, types, scopes, writer, params, check_mode, diff, started)
+    finally:
+        try:
+            if session is not None:
+                session.close()
+        finally:
+            store.close()
+
+
+class _Changes:
+    """The change rows of the writers of one run (one writer per project of a scoped account)."""
+
+    def __init__(self, writers):
+        self.changes = [change for writer in writers for change in writer.changes]
+        self.changes_truncated = any(writer.changes_truncated for writer in writers)
+
+
+def resolve_project(session, project):
+    """The id of ``project`` (a project name or id) as Keystone knows it; CloudError when unknown."""
+    try:
+        conn = session.connection(next(iter(session.regions)))
+        found = conn.identity.find_project(project, ignore_missing=True)
+    except Exception as exc:
+        found = None
+        error = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
+    else:
+        error = None
+    if found is not None:
+        return found.id
+    if project == session.project_id():
+        return project
+    raise CloudError(
+        "cloud %s: the project %r of the account's projects is unknown%s; give project ids, or let the account "
+        "list projects (identity:list_projects)" % (session.name, project, " (%s)" % error if error else "")
+    )
+
+
+def _sync_target(
+    store,
+    session,
+    params,
+    types,
+    regions,
+    project_id,
+    all_projects,
+    full_interval,
+    max_confirmations,
+    lock_timeout,
+    check_mode,
+    diff,
+    now,
+    confirmer,
+    gather,
+):
+    """Gather ``types`` of one project target (``project_id`` or every/the token's project) into the CMDB."""
+    cloud = session.name
+    lock = None
+    try:
         sweep_project = project_id
         if not all_projects and not project_id:
             sweep_project = session.project_id()
@@ -418,21 +524,10 @@ def run_sync(params, check_mode=False, diff=False, open_cloud=None, gather=None,
                         "sync_run_id": None,
                     }
                 )
-        if account:
-            failed_auth = [s for s in scopes if s["status"] == "auth_failed"]
-            if failed_auth:
-                accounts.record_auth_result(store, account, False, _describe_scope(failed_auth[0]))
-            elif not check_mode:
-                accounts.record_auth_result(store, account, True)
-        return _result(base, cloud, types, scopes, writer, params, check_mode, diff, started)
+        return writer, scopes
     finally:
-        try:
-            if lock is not None:
-                lock.release()
-        finally:
-            if session is not None:
-                session.close()
-            store.close()
+        if lock is not None:
+            lock.release()
 
 
 def _result(base, cloud, types, scopes, writer, params, check_mode, diff, started):

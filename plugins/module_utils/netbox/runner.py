@@ -752,7 +752,7 @@ class Syncer:
 
 def run_netbox_sync(params, check_mode=False, diff=False, now=None, netbox=None):
     """The netbox_sync module: returns its result dict (raises CmdbError)."""
-    from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb.store import open_store
+    from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb.store import open_reader
 
     started = time.monotonic()
     deleted_status = params.get("deleted_status") or "decommissioning"
@@ -785,7 +785,7 @@ def run_netbox_sync(params, check_mode=False, diff=False, now=None, netbox=None)
             parallel=parallel,
         )
     version = netbox.check()
-    store = open_store(params.get("cmdb_url"))
+    store = open_reader(params.get("cmdb_url"))
     try:
         syncer = Syncer(
             netbox,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from accounts_support import MARKER, dump_cmdb
 
-from ansible_collections.cmdb.openstack.plugins.module_utils import accounts
+from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb import accounts
 from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb.store import open_store
 
 FLOW = r"""

@@ -8,7 +8,8 @@ import pytest
 from accounts_support import MARKER, dump_cmdb
 from support.ansible import plain
 
-from ansible_collections.cmdb.openstack.plugins.module_utils import accounts
+from ansible_collections.cmdb.openstack.plugins.module_utils import account_settings
+from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb import accounts
 from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb.store import open_store
 
 INJECTION = "{{ lookup('pipe', 'echo PWNED') }}"
@@ -26,17 +27,19 @@ def _fill(url):
         accounts.ensure_account(
             store,
             "prod",
-            connection=accounts.build_connection(auth=auth),
+            connection=account_settings.build_connection(auth=auth),
             regions=["RegionOne", "RegionTwo"],
             resources={"servers": {"interval": "10m"}, "load_balancers": {"enabled": False}},
         )
-        accounts.ensure_account(store, "staging", connection=accounts.build_connection(cloud="staging"))
-        accounts.ensure_account(store, "edge", connection=accounts.build_connection(cloud="edge"), regions=["Edge1"])
+        accounts.ensure_account(store, "staging", connection=account_settings.build_connection(cloud="staging"))
         accounts.ensure_account(
-            store, "lab", connection=accounts.build_connection(cloud="lab"), pause_after_auth_failures=1
+            store, "edge", connection=account_settings.build_connection(cloud="edge"), regions=["Edge1"]
+        )
+        accounts.ensure_account(
+            store, "lab", connection=account_settings.build_connection(cloud="lab"), pause_after_auth_failures=1
         )
         accounts.record_auth_result(store, "lab", False, "HTTP 401 " + INJECTION)
-        accounts.ensure_account(store, "old", connection=accounts.build_connection(cloud="old"))
+        accounts.ensure_account(store, "old", connection=account_settings.build_connection(cloud="old"))
         accounts.unregister_account(store, "old")
     finally:
         store.close()

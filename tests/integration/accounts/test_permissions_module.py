@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from accounts_support import MARKER, dump_cmdb
 
-from ansible_collections.cmdb.openstack.plugins.module_utils import accounts, catalog, connection
+from ansible_collections.cmdb.openstack.plugins.module_utils import catalog, connection, credentials
+from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb import accounts
 from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb.store import open_store
 
 SMALL = {"servers": 2, "projects": 1}
@@ -86,7 +87,7 @@ def test_registered_account_with_the_secret_given_at_check_time(ansible, os_simu
     # The stored settings + the password given now authenticate for real (no clouds.yaml at all).
     store = open_store(url)
     try:
-        params = accounts.connection_params(store, "acct", {"password": MARKER}, environ={})
+        params = credentials.connection_params(store, "acct", {"password": MARKER}, environ={})
         session = connection.open_cloud(params, name="acct")
         try:
             assert session.name == "acct" and session.regions == list(cloud.regions)

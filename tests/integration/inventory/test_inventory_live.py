@@ -147,7 +147,8 @@ def test_live_good_dead_and_forbidden_clouds(ansible, tmp_path, sim):
 
 
 def test_registered_accounts_as_the_cloud_list(ansible, tmp_path):
-    from ansible_collections.cmdb.openstack.plugins.module_utils import accounts
+    from ansible_collections.cmdb.openstack.plugins.module_utils import account_settings
+    from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb import accounts
     from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb.store import open_store
 
     url = "sqlite:///%s" % (tmp_path / "cmdb.sqlite")
@@ -155,9 +156,11 @@ def test_registered_accounts_as_the_cloud_list(ansible, tmp_path):
     dead = dead_entry()["auth"]
     secretless = dict(dead)
     secretless.pop("password")
-    accounts.ensure_account(store, "acct-dead", connection=accounts.build_connection(auth=dead, auth_type="password"))
     accounts.ensure_account(
-        store, "acct-nosecret", connection=accounts.build_connection(auth=secretless, auth_type="password")
+        store, "acct-dead", connection=account_settings.build_connection(auth=dead, auth_type="password")
+    )
+    accounts.ensure_account(
+        store, "acct-nosecret", connection=account_settings.build_connection(auth=secretless, auth_type="password")
     )
     store.close()
     config = tmp_path / "accounts.cmdb_openstack.yml"

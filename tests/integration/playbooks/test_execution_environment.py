@@ -76,5 +76,5 @@ def test_ansible_builder_creates_the_context_with_every_dependency(tmp_path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     root = installed / "ansible_collections" / "cmdb" / "openstack"
     assert (root / "MANIFEST.json").is_file()
-    assert (root / "plugins" / "module_utils" / "schedules.py").is_file()
+    assert (root / "plugins" / "module_utils" / "awx_planner.py").is_file()
     assert (root / "roles" / "cron" / "meta" / "argument_specs.yml").is_file()

@@ -307,8 +307,9 @@ def test_two_overlapping_runs_of_one_cloud(ansible, os_simulator, tmp_path):
 @pytest.mark.postgres
 def test_three_parallel_slices_on_postgresql_with_a_failing_account(ansible, os_simulator, tmp_path, postgres_url):
     """sync.yml sliced with --limit into three concurrent processes; one account's servers API is down."""
-    from ansible_collections.cmdb.openstack.plugins.module_utils import accounts
+    from ansible_collections.cmdb.openstack.plugins.module_utils import account_settings
     from ansible_collections.cmdb.openstack.plugins.module_utils.catalog import RESOURCE_TYPE_NAMES
+    from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb import accounts
     from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb.store import open_store
 
     enabled = ("servers", "networks")
@@ -325,7 +326,7 @@ def test_three_parallel_slices_on_postgresql_with_a_failing_account(ansible, os_
             accounts.ensure_account(
                 store,
                 name,
-                connection=accounts.build_connection(auth=creds, auth_type="password"),
+                connection=account_settings.build_connection(auth=creds, auth_type="password"),
                 regions=[R1],
                 resources={t: {"enabled": t in enabled} for t in RESOURCE_TYPE_NAMES},
             )

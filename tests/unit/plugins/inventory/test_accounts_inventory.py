@@ -7,7 +7,7 @@ import datetime
 import pytest
 
 from ansible_collections.cmdb.openstack.plugins.inventory import clouds
-from ansible_collections.cmdb.openstack.plugins.module_utils import accounts
+from ansible_collections.cmdb.openstack.plugins.module_utils import account_settings
 
 
 def account(name, regions=(), paused=False, connection=None):
@@ -15,7 +15,7 @@ def account(name, regions=(), paused=False, connection=None):
         "name": name,
         "connection": connection or {"cloud": name},
         "regions": list(regions),
-        "settings": accounts.normalize_settings(None),
+        "settings": account_settings.normalize_settings(None),
         "paused": paused,
         "pause_after_auth_failures": None,
         "auth_failures": 0,

@@ -8,8 +8,8 @@ import json
 import pytest
 import sqlalchemy as sa
 
-from ansible_collections.cmdb.openstack.plugins.module_utils import accounts, catalog, secrets
-from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb import schema
+from ansible_collections.cmdb.openstack.plugins.module_utils import account_settings, catalog, credentials, secrets
+from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb import accounts, schema
 from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb.store import open_store
 from ansible_collections.cmdb.openstack.plugins.module_utils.errors import ConfigurationError
 
@@ -39,7 +39,7 @@ def dump_clouds(store):
 
 
 def register(store, name="prod", **kwargs):
-    connection = kwargs.pop("connection", None) or accounts.build_connection(auth=dict(AUTH), account=name)
+    connection = kwargs.pop("connection", None) or account_settings.build_connection(auth=dict(AUTH), account=name)
     return accounts.ensure_account(store, name, connection=connection, **kwargs)
 
 
@@ -126,29 +126,29 @@ def test_an_update_needs_no_auth_but_a_registration_does(store):
 
 
 def test_cloud_name_account_and_switching(store):
-    conn = accounts.build_connection(cloud="mycloud", interface="internal", api_timeout=30.0)
+    conn = account_settings.build_connection(cloud="mycloud", interface="internal", api_timeout=30.0)
     result = accounts.ensure_account(store, "c", connection=conn)
     assert result["account"]["connection"] == {"cloud": "mycloud", "interface": "internal", "api_timeout": 30.0}
     assert accounts.ensure_account(store, "c", connection=conn)["changed"] is False
-    switched = accounts.ensure_account(store, "c", connection=accounts.build_connection(auth=dict(AUTH)))
+    switched = accounts.ensure_account(store, "c", connection=account_settings.build_connection(auth=dict(AUTH)))
     assert switched["changed"] is True
     assert "cloud" not in switched["account"]["connection"]
 
 
 def test_build_connection_errors_list_what_is_valid():
     with pytest.raises(ConfigurationError) as info:
-        accounts.build_connection()
+        account_settings.build_connection()
     assert "cloud" in info.value.message and "auth_url" in info.value.message
     with pytest.raises(ConfigurationError) as info:
-        accounts.build_connection(auth={"auth_url": "http://x", "password": MARKER})
+        account_settings.build_connection(auth={"auth_url": "http://x", "password": MARKER})
     message = info.value.message
     assert "auth.username or auth.user_id" in message
     assert "auth.project_name or auth.project_id" in message
     assert MARKER not in message
     with pytest.raises(ConfigurationError) as info:
-        accounts.build_connection(auth={"auth_url": "http://x"}, auth_type="v3applicationcredential")
+        account_settings.build_connection(auth={"auth_url": "http://x"}, auth_type="v3applicationcredential")
     assert "auth.application_credential_id" in info.value.message
-    appcred = accounts.build_connection(
+    appcred = account_settings.build_connection(
         auth={"auth_url": "http://x", "application_credential_id": "abc", "application_credential_secret": MARKER},
         auth_type="v3applicationcredential",
     )
@@ -157,12 +157,12 @@ def test_build_connection_errors_list_what_is_valid():
         "auth": {"application_credential_id": "abc", "auth_url": "http://x"},
     }
     with pytest.raises(ConfigurationError) as info:
-        accounts.build_connection(auth={"auth_url": "http://x", "usrname": "a"})
+        account_settings.build_connection(auth={"auth_url": "http://x", "usrname": "a"})
     assert "usrname" in info.value.message and "username" in info.value.message
     with pytest.raises(ConfigurationError):
-        accounts.build_connection(cloud="a", auth=dict(AUTH))
+        account_settings.build_connection(cloud="a", auth=dict(AUTH))
     with pytest.raises(ConfigurationError) as info:
-        accounts.build_connection(cloud={"auth": {"password": MARKER}})
+        account_settings.build_connection(cloud={"auth": {"password": MARKER}})
     assert MARKER not in info.value.message
 
 
@@ -211,34 +211,36 @@ def test_bad_scalar_options(store):
 
 def test_connection_params_adds_secrets_from_overrides_or_environment(store):
     register(store, regions=["RegionOne", "RegionTwo"])
-    params = accounts.connection_params(store, "prod", {"password": MARKER}, environ={})
+    params = credentials.connection_params(store, "prod", {"password": MARKER}, environ={})
     assert params["auth"]["password"] == MARKER
     assert params["auth"]["username"] == "admin"
     assert params["region_name"] == ["RegionOne", "RegionTwo"]
     assert params["auth_type"] == "password"
     assert secrets.secret_values(params) == [MARKER]
-    from_env = accounts.connection_params(store, "prod", None, environ={"OS_PASSWORD": "env-secret"})
+    from_env = credentials.connection_params(store, "prod", None, environ={"OS_PASSWORD": "env-secret"})
     assert from_env["auth"]["password"] == "env-secret"
-    nested = accounts.connection_params(store, "prod", {"auth": {"password": "nested"}, "api_timeout": 5}, environ={})
+    nested = credentials.connection_params(
+        store, "prod", {"auth": {"password": "nested"}, "api_timeout": 5}, environ={}
+    )
     assert nested["auth"]["password"] == "nested" and nested["api_timeout"] == 5
     with pytest.raises(ConfigurationError) as info:
-        accounts.connection_params(store, "prod", {}, environ={})
+        credentials.connection_params(store, "prod", {}, environ={})
     assert "OS_PASSWORD" in info.value.message and "never stored" in info.value.message
     # The stored row still has no secret.
     assert MARKER not in dump_clouds(store)
 
 
 def test_connection_params_for_clouds_yaml_and_app_credentials(store):
-    accounts.ensure_account(store, "c", connection=accounts.build_connection(cloud="mycloud"))
-    assert accounts.connection_params(store, "c", environ={}) == {"cloud": "mycloud"}
+    accounts.ensure_account(store, "c", connection=account_settings.build_connection(cloud="mycloud"))
+    assert credentials.connection_params(store, "c", environ={}) == {"cloud": "mycloud"}
     accounts.ensure_account(
         store,
         "ac",
-        connection=accounts.build_connection(
+        connection=account_settings.build_connection(
             auth={"auth_url": "http://x", "application_credential_id": "id1"}, auth_type="v3applicationcredential"
         ),
     )
-    params = accounts.connection_params(store, "ac", environ={"OS_APPLICATION_CREDENTIAL_SECRET": "s"})
+    params = credentials.connection_params(store, "ac", environ={"OS_APPLICATION_CREDENTIAL_SECRET": "s"})
     assert params["auth"] == {
         "auth_url": "http://x",
         "application_credential_id": "id1",
@@ -248,16 +250,16 @@ def test_connection_params_for_clouds_yaml_and_app_credentials(store):
 
 def test_connection_params_refuses_unknown_unregistered_and_paused(store):
     with pytest.raises(accounts.AccountUnavailable) as info:
-        accounts.connection_params(store, "ghost", {"password": "x"})
+        credentials.connection_params(store, "ghost", {"password": "x"})
     assert info.value.reason == "unknown" and "cloud_account" in info.value.message
     register(store)
     accounts.unregister_account(store, "prod")
     with pytest.raises(accounts.AccountUnavailable) as info:
-        accounts.connection_params(store, "prod", {"password": "x"})
+        credentials.connection_params(store, "prod", {"password": "x"})
     assert info.value.reason == "unregistered"
     register(store, paused=True)
     with pytest.raises(accounts.AccountUnavailable) as info:
-        accounts.connection_params(store, "prod", {"password": "x"})
+        credentials.connection_params(store, "prod", {"password": "x"})
     assert info.value.reason == "paused" and "paused: false" in info.value.message
 
 
@@ -280,7 +282,7 @@ def test_auth_failures_pause_the_account_and_success_resets(store):
     assert third == {"auth_failures": 3, "paused": True, "paused_now": True}
     assert accounts.due_types(store, "prod", now=T0) == []
     with pytest.raises(accounts.AccountUnavailable) as info:
-        accounts.connection_params(store, "prod", {"password": "x"})
+        credentials.connection_params(store, "prod", {"password": "x"})
     assert "after 3 failed authentication(s)" in info.value.message and "401 again" in info.value.message
     # Resuming clears the failures; it is a change, then idempotent.
     resumed = accounts.ensure_account(store, "prod", paused=False)
@@ -303,13 +305,13 @@ def test_changing_the_auth_resumes_an_auto_paused_account(store):
     accounts.record_auth_result(store, "prod", False, "401")
     assert accounts.get_account(store, "prod")["paused"] is True
     fixed = dict(AUTH, username="other")
-    result = accounts.ensure_account(store, "prod", connection=accounts.build_connection(auth=fixed))
+    result = accounts.ensure_account(store, "prod", connection=account_settings.build_connection(auth=fixed))
     assert result["changed"] is True
     assert result["account"]["paused"] is False
     assert accounts.get_account(store, "prod")["auth_failures"] == 0
     # A pause set by hand stays when the auth changes.
     accounts.ensure_account(store, "prod", paused=True)
-    result = accounts.ensure_account(store, "prod", connection=accounts.build_connection(auth=dict(AUTH)))
+    result = accounts.ensure_account(store, "prod", connection=account_settings.build_connection(auth=dict(AUTH)))
     assert result["account"]["paused"] is True
 
 

@@ -6,8 +6,8 @@ import datetime
 
 import pytest
 
-from ansible_collections.cmdb.openstack.plugins.module_utils import accounts, catalog
-from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb import schema
+from ansible_collections.cmdb.openstack.plugins.module_utils import account_settings, catalog
+from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb import accounts, schema
 from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb.store import open_store
 from ansible_collections.cmdb.openstack.plugins.module_utils.errors import ConfigurationError
 
@@ -27,7 +27,7 @@ def store(cmdb_url):
 
 
 def register(store, name="prod", **kwargs):
-    connection = accounts.build_connection(cloud="prod-yaml")
+    connection = account_settings.build_connection(cloud="prod-yaml")
     return accounts.ensure_account(store, name, connection=connection, **kwargs)
 
 

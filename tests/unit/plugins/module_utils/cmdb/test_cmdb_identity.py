@@ -49,7 +49,7 @@ def test_a_cmdb_of_the_previous_release_is_upgraded_in_place(cmdb_url, monkeypat
     store = open_store(cmdb_url)  # what the next cmdb_sync does
     try:
         with store.engine.connect() as conn:
-            assert migrations.current_revision(conn) == migrations.HEAD == "0002_cloud_identities"
+            assert migrations.current_revision(conn) == migrations.HEAD == "0003_account_projects"
             assert compare_metadata(MigrationContext.configure(conn), schema.metadata) == []
         assert [r["id"] for r in queries.find_resources(store)] == ["s1"]
         assert identity.check_identity(store, "demo", ALICE) is None  # the new table works

@@ -1,4 +1,4 @@
-"""The AWX plan (schedules.py): names, RRULEs per interval, enabled flags, credentials, no secrets."""
+"""The AWX plan (awx_planner.py): names, RRULEs per interval, enabled flags, credentials, no secrets."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 import pytest
 import yaml
 
-from ansible_collections.cmdb.openstack.plugins.module_utils import catalog, schedules
+from ansible_collections.cmdb.openstack.plugins.module_utils import awx_planner, catalog
 from ansible_collections.cmdb.openstack.plugins.module_utils.errors import ConfigurationError
 
 SECRET = "s3cr3t-marker-7f1c"
@@ -25,13 +25,13 @@ SECRET = "s3cr3t-marker-7f1c"
     ],
 )
 def test_rrule_uses_the_largest_whole_unit(seconds, expected):
-    assert schedules.rrule(seconds) == expected
+    assert awx_planner.rrule(seconds) == expected
 
 
 def test_sub_minute_intervals_round_up_because_awx_has_no_secondly():
-    assert schedules.rrule_frequency(30) == ("MINUTELY", 1, 60)
-    assert schedules.rrule_frequency(90) == ("MINUTELY", 2, 120)
-    plan = schedules.build_plan([{"name": "a", "cloud": "a", "resources": {"servers": {"interval": "30s"}}}])
+    assert awx_planner.rrule_frequency(30) == ("MINUTELY", 1, 60)
+    assert awx_planner.rrule_frequency(90) == ("MINUTELY", 2, 120)
+    plan = awx_planner.build_plan([{"name": "a", "cloud": "a", "resources": {"servers": {"interval": "30s"}}}])
     servers = next(s for s in plan["schedules"] if s["type"] == "servers")
     assert servers["rrule"].endswith("RRULE:FREQ=MINUTELY;INTERVAL=1")
     assert servers["interval"] == 30
@@ -39,33 +39,33 @@ def test_sub_minute_intervals_round_up_because_awx_has_no_secondly():
 
 
 def test_dtstart_and_offset():
-    assert schedules.rrule(3600, "2026-03-04T05:06:00Z", offset=120).startswith("DTSTART:20260304T050800Z ")
+    assert awx_planner.rrule(3600, "2026-03-04T05:06:00Z", offset=120).startswith("DTSTART:20260304T050800Z ")
     with pytest.raises(ConfigurationError, match="dtstart"):
-        schedules.rrule(300, "next tuesday")
+        awx_planner.rrule(300, "next tuesday")
 
 
 @pytest.mark.parametrize(
     ("text", "seconds"), [("30s", 30), ("5m", 300), ("6h", 21600), ("2w", 1209600), ("1h30m", 5400), ("300", 300)]
 )
 def test_interval_spellings(text, seconds):
-    assert schedules.interval_seconds(text) == seconds
+    assert awx_planner.interval_seconds(text) == seconds
 
 
 @pytest.mark.parametrize("bad", ["5x", "", "-5", "0", "m5", None, True])
 def test_bad_intervals_name_the_field(bad):
     with pytest.raises(ConfigurationError) as info:
-        schedules.interval_seconds(bad, field="accounts[a].resources.servers.interval")
+        awx_planner.interval_seconds(bad, field="accounts[a].resources.servers.interval")
     assert "accounts[a].resources.servers.interval" in info.value.message
 
 
 def test_one_schedule_per_account_and_type_with_catalog_defaults():
-    plan = schedules.build_plan([{"name": "prod", "cloud": "prod"}, {"name": "dev", "cloud": "dev"}], stagger=False)
+    plan = awx_planner.build_plan([{"name": "prod", "cloud": "prod"}, {"name": "dev", "cloud": "dev"}], stagger=False)
     names = [s["name"] for s in plan["schedules"]]
     assert len(names) == 2 * len(catalog.RESOURCE_TYPES) == len(set(names))
     for schedule in plan["schedules"]:
         rtype = catalog.RESOURCE_TYPES[schedule["type"]]
         assert schedule["interval"] == rtype.default_interval
-        assert schedule["rrule"] == schedules.rrule(rtype.default_interval)
+        assert schedule["rrule"] == awx_planner.rrule(rtype.default_interval)
         assert schedule["enabled"] is True
         assert schedule["extra_data"] == {"clouds": schedule["account"], "types": schedule["type"]}
         assert schedule["credentials"] == ["cmdb.openstack account %s" % schedule["account"]]
@@ -92,7 +92,7 @@ def test_account_settings_override_defaults_and_disable_schedules():
         },
         {"name": "old", "cloud": "old", "paused": True},
     ]
-    plan = schedules.build_plan(accounts, stagger=False)
+    plan = awx_planner.build_plan(accounts, stagger=False)
     by_key = {(s["account"], s["type"]): s for s in plan["schedules"]}
     assert by_key["prod", "servers"]["rrule"].endswith("FREQ=MINUTELY;INTERVAL=90")
     assert by_key["prod", "servers"]["enabled"] is True
@@ -107,47 +107,47 @@ def test_account_settings_override_defaults_and_disable_schedules():
 
 def test_stagger_is_stable_and_stays_below_the_interval():
     accounts = [{"name": "acct%d" % i, "cloud": "c"} for i in range(20)]
-    first = schedules.build_plan(accounts)
-    assert first == schedules.build_plan(accounts)
+    first = awx_planner.build_plan(accounts)
+    assert first == awx_planner.build_plan(accounts)
     starts = set()
     for schedule in first["schedules"]:
         start = schedule["rrule"].split()[0]
-        offset = schedules.stagger_offset(schedule["account"], schedule["type"], schedule["interval"])
+        offset = awx_planner.stagger_offset(schedule["account"], schedule["type"], schedule["interval"])
         assert 0 <= offset < max(schedule["interval"], 60)
         assert offset % 60 == 0
         starts.add(start)
-        assert schedule["rrule"] == schedules.rrule(schedule["interval"], offset=offset)
+        assert schedule["rrule"] == awx_planner.rrule(schedule["interval"], offset=offset)
     assert len(starts) > 5  # the 5-minute schedules of 20 accounts do not all start together
 
 
 def test_types_restrict_the_schedules():
-    plan = schedules.build_plan([{"name": "a", "cloud": "a"}], types=["servers", "volumes"])
+    plan = awx_planner.build_plan([{"name": "a", "cloud": "a"}], types=["servers", "volumes"])
     assert sorted(s["type"] for s in plan["schedules"]) == ["servers", "volumes"]
     with pytest.raises(ConfigurationError, match="valid types are: servers"):
-        schedules.build_plan([{"name": "a", "cloud": "a"}], types=["servres"])
+        awx_planner.build_plan([{"name": "a", "cloud": "a"}], types=["servres"])
 
 
 def test_unknown_resource_type_in_an_account_lists_the_valid_ones():
     with pytest.raises(ConfigurationError) as info:
-        schedules.build_plan([{"name": "a", "cloud": "a", "resources": {"servres": {"enabled": True}}}])
+        awx_planner.build_plan([{"name": "a", "cloud": "a", "resources": {"servres": {"enabled": True}}}])
     assert "accounts[a].resources" in info.value.message
     assert "volume_snapshots" in info.value.message
     with pytest.raises(ConfigurationError, match="plural type name 'servers'"):
-        schedules.build_plan([{"name": "a", "cloud": "a", "resources": {"server": {"enabled": True}}}])
+        awx_planner.build_plan([{"name": "a", "cloud": "a", "resources": {"server": {"enabled": True}}}])
 
 
 def test_duplicate_and_missing_names_and_absent_accounts():
     with pytest.raises(ConfigurationError, match="appears twice"):
-        schedules.build_plan([{"name": "a", "cloud": "a"}, {"name": "a", "cloud": "b"}])
+        awx_planner.build_plan([{"name": "a", "cloud": "a"}, {"name": "a", "cloud": "b"}])
     with pytest.raises(ConfigurationError, match=r"accounts\[0\].name"):
-        schedules.build_plan([{"cloud": "a"}])
-    plan = schedules.build_plan([{"name": "gone", "cloud": "x", "state": "absent"}, {"name": "b", "cloud": "b"}])
+        awx_planner.build_plan([{"cloud": "a"}])
+    plan = awx_planner.build_plan([{"name": "gone", "cloud": "x", "state": "absent"}, {"name": "b", "cloud": "b"}])
     assert {s["account"] for s in plan["schedules"]} == {"b"}
     assert [c["account"] for c in plan["credentials"]] == ["b", None]
 
 
 def test_objects_names_and_inventory_source():
-    plan = schedules.build_plan(
+    plan = awx_planner.build_plan(
         [{"name": "a", "cloud": "a"}],
         prefix="cmdb",
         organization="Ops",
@@ -186,11 +186,11 @@ def test_clouds_yaml_credential_carries_application_credentials_and_no_secret_in
         },
         "regions": ["RegionOne"],
     }
-    plan = schedules.build_plan([account])
+    plan = awx_planner.build_plan([account])
     assert SECRET not in json.dumps(plan)
     credential = plan["credentials"][0]
     assert credential["secret_field"] == "application_credential_secret"
-    inputs = schedules.credential_inputs(credential, {"application_credential_secret": SECRET})
+    inputs = awx_planner.credential_inputs(credential, {"application_credential_secret": SECRET})
     document = yaml.safe_load(inputs["clouds_yaml"])
     entry = document["clouds"]["prod-appcred"]
     assert entry["auth_type"] == "v3applicationcredential"
@@ -202,16 +202,16 @@ def test_clouds_yaml_credential_carries_application_credentials_and_no_secret_in
     assert entry["regions"] == ["RegionOne"]
     assert SECRET not in json.dumps(credential)  # the plan was not modified
     with pytest.raises(ConfigurationError, match="no application_credential_secret"):
-        schedules.credential_inputs(credential, {"password": "x"})
+        awx_planner.credential_inputs(credential, {"password": "x"})
 
 
 def test_whole_clouds_yaml_from_the_secrets():
-    plan = schedules.build_plan([{"name": "a", "cloud": "a"}])
+    plan = awx_planner.build_plan([{"name": "a", "cloud": "a"}])
     credential = plan["credentials"][0]
     text = "clouds:\n  a:\n    auth: {password: %s}\n" % SECRET
-    assert schedules.credential_inputs(credential, {"clouds_yaml": text}) == {"clouds_yaml": text}
+    assert awx_planner.credential_inputs(credential, {"clouds_yaml": text}) == {"clouds_yaml": text}
     with pytest.raises(ConfigurationError, match="whole clouds_yaml"):
-        schedules.credential_inputs(credential, {"password": SECRET})
+        awx_planner.credential_inputs(credential, {"password": SECRET})
 
 
 def test_awx_builtin_openstack_credential():
@@ -227,7 +227,7 @@ def test_awx_builtin_openstack_credential():
         },
         "regions": ["RegionTwo"],
     }
-    plan = schedules.build_plan([account], credential_kind="openstack", cmdb_credential=False)
+    plan = awx_planner.build_plan([account], credential_kind="openstack", cmdb_credential=False)
     assert [t["name"] for t in plan["credential_types"]] == []
     (credential,) = plan["credentials"]
     assert credential["credential_type"] == "OpenStack"
@@ -242,20 +242,20 @@ def test_awx_builtin_openstack_credential():
         "verify_ssl": True,
     }
     assert SECRET not in json.dumps(plan)
-    assert schedules.credential_inputs(credential, {"password": SECRET})["password"] == SECRET
+    assert awx_planner.credential_inputs(credential, {"password": SECRET})["password"] == SECRET
     with pytest.raises(ConfigurationError, match="application credentials"):
-        schedules.build_plan(
+        awx_planner.build_plan(
             [dict(account, auth_type="v3applicationcredential")], credential_kind="openstack", cmdb_credential=False
         )
     with pytest.raises(ConfigurationError, match="credential_kind"):
-        schedules.build_plan([account], credential_kind="vault")
+        awx_planner.build_plan([account], credential_kind="vault")
 
 
 def test_cmdb_credential_inputs():
-    plan = schedules.build_plan([])
+    plan = awx_planner.build_plan([])
     (cmdb,) = plan["credentials"]
     assert cmdb["kind"] == "cmdb"
     url = "postgresql+psycopg://cmdb:%s@db/cmdb" % SECRET
-    assert schedules.credential_inputs(cmdb, {"cmdb_url": url}) == {"cmdb_url": url}
+    assert awx_planner.credential_inputs(cmdb, {"cmdb_url": url}) == {"cmdb_url": url}
     with pytest.raises(ConfigurationError, match="cmdb_url"):
-        schedules.credential_inputs(cmdb, {})
+        awx_planner.credential_inputs(cmdb, {})

@@ -3,8 +3,9 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The AWX objects that run cmdb.openstack syncs, computed as data (no AWX needed).
 
-``build_plan(accounts, ...)`` turns the registered accounts (the same list that
-``playbooks/register.yml`` registers) into the AWX objects the ``awx`` role
+``build_plan(accounts, ...)`` turns the accounts registered in the CMDB (as ``cmdb_info``'s
+``accounts`` section or ``cmdb/accounts.public_view`` show them, read read-only; the deprecated
+fallback: the list ``playbooks/register.yml`` registers) into the AWX objects the ``awx`` role
 creates with the awx.awx collection: credential types, one credential per
 account, a project, an inventory whose source is this collection's ``clouds``
 inventory plugin, a sync job template, and one schedule per account and
@@ -47,7 +48,32 @@ CREDENTIAL_KINDS = ("clouds_yaml", "openstack")
 #: AWX's built-in credential type writes its clouds.yaml with this one cloud name.
 AWX_OPENSTACK_CLOUD_NAME = "devstack"
 
-#: The auth keys that hold secrets: never in the plan, never in the CMDB.
+#: The non-secret connection settings of a CMDB account copied into the planner's account shape.
+_CONNECTION_KEYS = ("cloud", "auth", "auth_type", "interface", "validate_certs", "ca_cert", "api_timeout")
+
+
+def from_cmdb(account):
+    """An account as the CMDB shows it (``connection``, ``resources`` or ``settings``, ``registered`` or
+    ``deleted_at``) in the planner's shape (``cloud`` or ``auth``, ``resources``, ``state``); an account
+    already in that shape is returned unchanged."""
+    if not isinstance(account, dict) or not isinstance(account.get("connection"), dict):
+        return account
+    flat = OrderedDict([("name", account.get("name"))])
+    for key in _CONNECTION_KEYS:
+        value = account["connection"].get(key)
+        if value is not None:
+            flat[key] = copy.deepcopy(value)
+    flat["regions"] = list(account.get("regions") or [])
+    settings = account.get("resources") or account.get("settings") or {}
+    flat["resources"] = OrderedDict(
+        (name, {"enabled": entry.get("enabled", True), "interval": entry.get("interval")})
+        for name, entry in settings.items()
+        if isinstance(entry, dict)
+    )
+    flat["paused"] = bool(account.get("paused"))
+    if account.get("registered") is False or account.get("deleted_at"):
+        flat["state"] = "absent"
+    return flat
 
 
 def interval_seconds(value, field="interval"):
@@ -186,7 +212,7 @@ def _secret_field(account):
     return "password"
 
 
-def _credential(account, prefix, kind, type_names):
+def _credential(account, prefix, kind, type_names, clouds_yaml_accounts=None):
     name = account["name"]
     cred_name = "%s account %s" % (prefix, name)
     auth = _as_dict(account.get("auth"), "accounts[%s].auth" % name)
@@ -225,6 +251,9 @@ def _credential(account, prefix, kind, type_names):
         credential["inputs"] = inputs
         return credential
     cloud_name = cloud or name
+    if not auth and clouds_yaml_accounts is not None and name not in clouds_yaml_accounts:
+        # A clouds.yaml cloud name and no clouds_yaml in the secrets: nothing to carry in AWX.
+        return None
     entry = OrderedDict()
     if auth:
         entry["auth"] = secrets.strip_secrets(auth)
@@ -262,12 +291,18 @@ def build_plan(
     execution_environment=None,
     cmdb_credential=True,
     types=None,
+    clouds_yaml_accounts=None,
 ):
     """Return the AWX objects for ``accounts`` as one dict (see the module docstring).
 
-    ``accounts``: a list of dicts as in ``playbooks/vars/accounts.example.yml`` (name,
-    cloud or auth, auth_type, regions, resources {type: {enabled, interval}}, paused).
+    ``accounts``: a list of accounts as the CMDB shows them (``from_cmdb``), or of dicts as in
+    the deprecated ``playbooks/vars/accounts.example.yml`` (name, cloud or auth, auth_type,
+    regions, resources {type: {enabled, interval}}, paused).
     ``types``: restrict the schedules to these resource types (default: every type).
+    ``clouds_yaml_accounts``: the names of the accounts whose secrets hold a whole ``clouds_yaml``
+    (names only, never the secrets). When given, an account registered with a clouds.yaml cloud
+    name (``cloud``) and not in it gets no AWX credential, as its secrets stay in the clouds.yaml
+    the job finds (in the execution environment); the plan warns. None: every account gets one.
     """
     if credential_kind not in CREDENTIAL_KINDS:
         raise ConfigurationError(
@@ -277,6 +312,9 @@ def build_plan(
         accounts = []
     if not isinstance(accounts, list):
         raise ConfigurationError("accounts must be a list of accounts, got %s" % type(accounts).__name__)
+    accounts = [from_cmdb(account) for account in accounts]
+    if clouds_yaml_accounts is not None:
+        clouds_yaml_accounts = set(str(name) for name in clouds_yaml_accounts)
     prefix = _clean_name(prefix, "prefix")
     organization = _clean_name(organization, "organization")
     try:
@@ -368,8 +406,15 @@ def build_plan(
         if account.get("state", "present") == "absent":
             continue
         account = dict(account, name=name)
-        credential = _credential(account, prefix, credential_kind, type_names)
-        credentials.append(credential)
+        credential = _credential(account, prefix, credential_kind, type_names, clouds_yaml_accounts)
+        if credential is not None:
+            credentials.append(credential)
+        else:
+            warnings.append(
+                "account %s names the clouds.yaml cloud %r and its secrets hold no clouds_yaml: no AWX credential "
+                "is created for it, so its jobs must find that cloud in a clouds.yaml of the execution "
+                "environment (or give its secrets a whole clouds_yaml)" % (name, account.get("cloud"))
+            )
         paused = _bool(account.get("paused", False), "accounts[%s].paused" % name)
         for type_name, setting in type_settings(account).items():
             if type_name not in selected:
@@ -392,7 +437,7 @@ def build_plan(
                         ("rrule", rrule(effective, dtstart, offset)),
                         ("enabled", bool(setting["enabled"] and not paused)),
                         ("extra_data", OrderedDict([("clouds", name), ("types", type_name)])),
-                        ("credentials", [credential["name"]]),
+                        ("credentials", [credential["name"]] if credential is not None else []),
                         (
                             "description",
                             "%s of account %s every %s%s"

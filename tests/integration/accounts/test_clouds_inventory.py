@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
 from accounts_support import MARKER, dump_cmdb
 from support.ansible import plain
 
@@ -165,15 +164,6 @@ def test_project_scope_defaults(ansible, tmp_path):
     assert staging["cmdb_all_projects"] is False and staging["cmdb_projects"] == []
 
 
-def _has_project_scope():
-    from ansible_collections.cmdb.openstack.plugins.modules import cloud_account
-
-    return "all_projects:" in cloud_account.DOCUMENTATION
-
-
-@pytest.mark.xfail(
-    not _has_project_scope(), reason="needs H2's project scope (cloud_account all_projects/projects)", strict=False
-)
 def test_project_scope_of_registered_accounts(ansible, tmp_path):
     url = "sqlite:///%s" % (tmp_path / "cmdb.sqlite")
     playbook = """

@@ -161,7 +161,7 @@ def test_project_scope_defaults(ansible, tmp_path):
     done = ansible.inventory(_config(tmp_path, url, only_clouds=["staging"]))
     assert done.rc == 0, done.output
     staging = plain(done.result["_meta"]["hostvars"])["staging"]
-    assert staging["cmdb_all_projects"] is False and staging["cmdb_projects"] == []
+    assert staging["cmdb_all_projects"] is True and staging["cmdb_projects"] == []
 
 
 def test_project_scope_of_registered_accounts(ansible, tmp_path):
@@ -196,7 +196,7 @@ def test_pipe_lookup_in_cmdb_data_never_runs(ansible, tmp_path):
     url = "sqlite:///%s" % (tmp_path / "cmdb.sqlite")
     store = open_store(url)
     try:
-        accounts.ensure_account(store, "lab", connection=accounts.build_connection(cloud="lab"))
+        accounts.ensure_account(store, "lab", connection=account_settings.build_connection(cloud="lab"))
         accounts.record_auth_result(store, "lab", False, hostile)
     finally:
         store.close()

@@ -10,6 +10,7 @@ import sys
 
 import pytest
 import yaml
+from ansible.module_utils import _internal as _ansible_internal
 from ansible.module_utils import basic
 from ansible.module_utils.common.text.converters import to_bytes
 from support.paths import COLLECTION_ROOT
@@ -155,6 +156,10 @@ def _run(spec, function, args, monkeypatch, diff=False):
     payload = dict(args, _ansible_diff=diff, _ansible_tracebacks_for=["error"])
     monkeypatch.setattr(basic, "_ANSIBLE_ARGS", to_bytes(json.dumps({"ANSIBLE_MODULE_ARGS": payload})))
     monkeypatch.setattr(basic, "_ANSIBLE_PROFILE", "legacy", raising=False)
+    # Any controller import in this pytest process (ansible.errors, the inventory plugins ...) flips
+    # ansible-core's process-wide flag, and warnings then go to the controller's Display instead of
+    # the result: run as the module process a real module runs in.
+    monkeypatch.setattr(_ansible_internal, "is_controller", False)
     out = io.StringIO()
     monkeypatch.setattr(sys, "stdout", out)
     with pytest.raises(SystemExit):

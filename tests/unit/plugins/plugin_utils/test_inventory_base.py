@@ -34,15 +34,16 @@ def test_open_read_only_never_creates_a_file_or_a_directory(tmp_path):
 def test_known_clouds_of_resources_runs_and_accounts(tmp_path):
     from inventory_fakes import estate, fill_cmdb
 
-    from ansible_collections.cmdb.openstack.plugins.module_utils import accounts
+    from ansible_collections.cmdb.openstack.plugins.module_utils import account_settings
+    from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb import accounts
     from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb.store import open_store
 
     url = "sqlite:///%s" % (tmp_path / "cmdb.sqlite")
     store = open_store(url)
     try:
         fill_cmdb(store, estate(2, cloud="demo"), cloud="demo")
-        accounts.ensure_account(store, "registered", connection=accounts.build_connection(cloud="registered"))
-        accounts.ensure_account(store, "gone", connection=accounts.build_connection(cloud="gone"))
+        accounts.ensure_account(store, "registered", connection=account_settings.build_connection(cloud="registered"))
+        accounts.ensure_account(store, "gone", connection=account_settings.build_connection(cloud="gone"))
         accounts.unregister_account(store, "gone")
     finally:
         store.close()

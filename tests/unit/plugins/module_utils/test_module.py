@@ -11,6 +11,7 @@ import sys
 import pytest
 import yaml
 from ansible.module_utils import _internal as _ansible_internal
+from ansible.module_utils._internal import _traceback
 from ansible.module_utils import basic
 from ansible.module_utils.common.text.converters import to_bytes
 from support.paths import COLLECTION_ROOT
@@ -160,6 +161,8 @@ def _run(spec, function, args, monkeypatch, diff=False):
     # ansible-core's process-wide flag, and warnings then go to the controller's Display instead of
     # the result: run as the module process a real module runs in.
     monkeypatch.setattr(_ansible_internal, "is_controller", False)
+    monkeypatch.setattr(_traceback, "_is_traceback_enabled", _traceback._is_module_traceback_enabled)
+    monkeypatch.setattr(_traceback, "_module_tracebacks_enabled_events", None)
     out = io.StringIO()
     monkeypatch.setattr(sys, "stdout", out)
     with pytest.raises(SystemExit):

@@ -11,8 +11,8 @@ import sys
 import pytest
 import yaml
 from ansible.module_utils import _internal as _ansible_internal
-from ansible.module_utils._internal import _traceback
 from ansible.module_utils import basic
+from ansible.module_utils._internal import _traceback
 from ansible.module_utils.common.text.converters import to_bytes
 from support.paths import COLLECTION_ROOT
 

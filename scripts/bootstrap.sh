@@ -7,6 +7,7 @@
 #                                      Pythons is installed; else the next line in tests/matrix.txt)
 #   CMDB_PYTHON=3.11|3.12|3.13         the Python (default: the first of the line's Pythons installed)
 #   CMDB_VENV=/path                    use this virtualenv instead of ./.venv-<line>-py<python>
+#   CMDB_BOOTSTRAP_PROBE=1             only print the cell (<line>-py<python>); exit 1 when none
 #
 # The default cell's virtualenv is also reachable as ./.venv (a symlink), which the docs use.
 set -euo pipefail
@@ -51,6 +52,10 @@ if [ -z "$CMDB_CORE_LINE" ]; then
 fi
 export CMDB_CORE_LINE CMDB_CORE_VERSION CMDB_PY
 export CMDB_CELL="$CMDB_CORE_LINE-py$CMDB_PY"
+if [ "${CMDB_BOOTSTRAP_PROBE:-0}" = "1" ]; then  # scripts/matrix.sh: which cell, without building it
+  echo "$CMDB_CELL"
+  return 0 2>/dev/null || exit 0
+fi
 VENV="${CMDB_VENV:-$ROOT/.venv-$CMDB_CELL}"
 
 stamp="$VENV/.requirements.sha256"

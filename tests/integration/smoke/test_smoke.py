@@ -125,7 +125,11 @@ def test_sync_info_module_and_both_inventory_sources(ansible, estate, tmp_path):
     # 3. The inventory plugin from the CMDB, then live from clouds.yaml.
     _check_inventory(ansible, _inventory_config(tmp_path, "cmdb.cmdb_openstack.yml", cmdb_url=url), estate, "cmdb")
     live = _inventory_config(
-        tmp_path, "live.cmdb_openstack.yml", source="live", clouds_yaml_path=[str(estate["clouds_yaml"])]
+        tmp_path,
+        "live.cmdb_openstack.yml",
+        source="live",
+        clouds_yaml_path=[str(estate["clouds_yaml"])],
+        all_projects=True,
     )
     _check_inventory(ansible, live, estate, "live")
 

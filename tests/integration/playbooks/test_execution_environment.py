@@ -83,7 +83,15 @@ def _create(root, tmp_path):
     # What the image's galaxy stage does, offline: install the copied collection from its directory.
     installed = tmp_path / "image-collections"
     _run(
-        [os.path.join(BIN, "ansible-galaxy"), "collection", "install", "--offline", "-p", str(installed), str(collection)],
+        [
+            os.path.join(BIN, "ansible-galaxy"),
+            "collection",
+            "install",
+            "--offline",
+            "-p",
+            str(installed),
+            str(collection),
+        ],
         env=dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(installed)),
     )
     image_root = installed / "ansible_collections" / "cmdb" / "openstack"
@@ -115,7 +123,15 @@ def tarball(tmp_path_factory):
 def test_ansible_builder_creates_the_context_from_the_installed_collection(tmp_path, tarball):
     collections = tmp_path / "collections"
     _run(
-        [os.path.join(BIN, "ansible-galaxy"), "collection", "install", "--offline", "-p", str(collections), str(tarball)],
+        [
+            os.path.join(BIN, "ansible-galaxy"),
+            "collection",
+            "install",
+            "--offline",
+            "-p",
+            str(collections),
+            str(tarball),
+        ],
         env=dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(collections)),
     )
     root = collections / "ansible_collections" / "cmdb" / "openstack"

@@ -105,7 +105,9 @@ def _check_inventory(ansible, config, estate, source):
 def test_sync_info_module_and_both_inventory_sources(ansible, estate, tmp_path):
     url = "sqlite:///%s" % (tmp_path / "cmdb.sqlite")
     # 1. cmdb_sync of the demo cloud (playbooks/demo.yml, the README's main command without the report).
-    sync = ansible.playbook("playbooks/demo.yml", "-e", "demo_cloud=demo", "-e", "demo_cmdb_url=" + url, env=estate["env"])
+    sync = ansible.playbook(
+        "playbooks/demo.yml", "-e", "demo_cloud=demo", "-e", "demo_cmdb_url=" + url, env=estate["env"]
+    )
     assert sync.rc == 0, sync.output
     _no_deprecation(sync)
     row = re.search(r"demo +servers +(\d+) +0 +0 +(\d+)", sync.stdout)

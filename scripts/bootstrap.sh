@@ -19,7 +19,7 @@ cmdb_python() {
   local candidate
   for candidate in "$(command -v "python$1" 2>/dev/null || true)" \
     "${PYENV_ROOT:-$HOME/.pyenv}"/versions/"$1"*/bin/"python$1" "/usr/local/bin/python$1" "/usr/bin/python$1"; do
-    [ -n "$candidate" ] && [ -x "$candidate" ] || continue
+    if [ -z "$candidate" ] || [ ! -x "$candidate" ]; then continue; fi
     if "$candidate" -c "import sys, venv; sys.exit(0 if '%d.%d' % sys.version_info[:2] == '$1' else 1)" \
       >/dev/null 2>&1; then
       printf '%s\n' "$candidate"
@@ -34,7 +34,7 @@ CMDB_CORE_VERSION=""
 CMDB_PY=""
 CMDB_PY_BIN=""
 while read -r line version pythons; do
-  [ -n "$line" ] && [ "${line#\#}" = "$line" ] || continue
+  case "$line" in '' | '#'*) continue ;; esac
   [ -z "${CMDB_ANSIBLE_CORE:-}" ] || [ "$CMDB_ANSIBLE_CORE" = "$line" ] || continue
   for py in $pythons; do
     case "$py" in 3.*) ;; *) continue ;; esac  # the last column is the cell's role (main, cell)
@@ -54,6 +54,7 @@ export CMDB_CORE_LINE CMDB_CORE_VERSION CMDB_PY
 export CMDB_CELL="$CMDB_CORE_LINE-py$CMDB_PY"
 if [ "${CMDB_BOOTSTRAP_PROBE:-0}" = "1" ]; then  # scripts/matrix.sh: which cell, without building it
   echo "$CMDB_CELL"
+  # shellcheck disable=SC2317  # exit when run as a script, return when sourced
   return 0 2>/dev/null || exit 0
 fi
 VENV="${CMDB_VENV:-$ROOT/.venv-$CMDB_CELL}"

@@ -23,7 +23,7 @@ if [ -n "${CMDB_ANSIBLE_CORE:-}${CMDB_PYTHON:-}" ]; then
   cells=("${CMDB_ANSIBLE_CORE:-} ${CMDB_PYTHON:-}")
 else
   while read -r line _ pythons; do
-    [ -n "$line" ] && [ "${line#\#}" = "$line" ] || continue
+    case "$line" in '' | '#'*) continue ;; esac
     for py in $pythons; do
       case "$py" in 3.*) ;; *) continue ;; esac
       [ "$line-py$py" = "$main_cell" ] && continue
@@ -46,6 +46,7 @@ for cell in "${cells[@]}"; do
   fi
   start=$SECONDS
   set +e
+  # shellcheck disable=SC2016  # the script runs in the cell's environment: it expands there
   env -u CMDB_VENV CMDB_ANSIBLE_CORE="$core" CMDB_PYTHON="$py" PARTS="$PARTS" bash -c '
     set -euo pipefail
     source scripts/bootstrap.sh

@@ -33,7 +33,7 @@ except ImportError:  # pragma: no cover - reported by the modules with missing_r
     HAS_SQLALCHEMY = False
     SQLALCHEMY_IMPORT_ERROR = traceback.format_exc()
 
-from ansible_collections.cmdb.openstack.plugins.module_utils.clock import iso, utcnow  # noqa: F401 - part of the store API
+from ansible_collections.cmdb.openstack.plugins.module_utils.clock import iso, utcnow  # noqa: F401  # pylint: disable=unused-import  # re-exported: part of the store API
 from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb import schema
 from ansible_collections.cmdb.openstack.plugins.module_utils.errors import StoreError
 

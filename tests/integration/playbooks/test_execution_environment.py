@@ -62,7 +62,7 @@ def _create(root, tmp_path):
     assert _lines(build / "bindep.txt") == _lines(os.path.join(COLLECTION_ROOT, "bindep.txt"))
     assert any(line.startswith("util-linux") for line in _lines(build / "bindep.txt"))  # flock
     # the current line of the support matrix, on one of its Pythons
-    _, version, pythons = _main_line()
+    version, pythons = _main_line()[1:]
     assert "ansible-core==%s" % version in containerfile and "ansible-runner==" in containerfile
     definition = yaml.safe_load((root / "meta" / "execution-environment.yml").read_text())
     interpreter = definition["dependencies"]["python_interpreter"]

@@ -273,6 +273,11 @@ def _target_name(lookup, record, rel):
     return None
 
 
+def _utcnow():
+    """Naive UTC now (datetime.utcnow() is deprecated since Python 3.12)."""
+    return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+
+
 def server_view(record, lookup=None, now=None, max_age=None, source="cmdb"):
     """The ``openstack`` host variable of one server record (plain data, JSON-serializable).
 
@@ -384,7 +389,7 @@ def server_view(record, lookup=None, now=None, max_age=None, source="cmdb"):
         "first_seen": iso(record.get("first_seen")),
         "last_seen": iso(last_seen),
         "deleted": bool(deleted_at),
-        "stale": is_stale(last_seen, deleted_at, now or datetime.datetime.utcnow(), max_age),
+        "stale": is_stale(last_seen, deleted_at, now or _utcnow(), max_age),
         "source": source,
     }
 

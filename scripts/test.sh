@@ -3,14 +3,31 @@
 # Sets up its own virtualenv, then runs every gate in order: ruff, ansible-lint (production
 # profile), ansible-test sanity and units, and pytest (unit + integration tests with real
 # ansible-playbook / ansible-inventory runs against the OpenStack API simulator).
-# Set CMDB_SKIP_STATIC=1 to run only pytest (quick local iterations).
+# Then the other cells of the support matrix (scripts/matrix.sh, tests/matrix.txt): ansible-test
+# sanity, units and the smoke set per cell. Prints the time of each part.
+# Set CMDB_SKIP_STATIC=1 to run only pytest (quick local iterations; no matrix either), and
+# CMDB_SKIP_MATRIX=1 to leave out the other cells.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 # shellcheck source=scripts/bootstrap.sh
 source scripts/bootstrap.sh
 
-step() { printf '\n==> %s\n' "$*"; }
+t0=$SECONDS
+part_start=$SECONDS
+part_name=""
+times=()
+# step NAME: print the time of the previous part, start the next one.
+step() {
+  [ -z "$part_name" ] || times+=("$(printf '%5d s  %s' "$((SECONDS - part_start))" "$part_name")")
+  part_name="$*"
+  part_start=$SECONDS
+  printf '\n==> %s\n' "$*"
+}
+report_times() {
+  step "times ($CMDB_CELL main cell, total $((SECONDS - t0)) s)"
+  printf '%s\n' "${times[@]}"
+}
 
 if [ "${CMDB_SKIP_STATIC:-0}" != "1" ]; then
   # ansible-test skips its shellcheck test without shellcheck: install it where we can.
@@ -41,4 +58,10 @@ set -e
 if [ "$rc" -eq 5 ]; then
   echo "error: pytest collected no tests" >&2
 fi
+
+if [ "${CMDB_SKIP_STATIC:-0}" != "1" ] && [ "${CMDB_SKIP_MATRIX:-0}" != "1" ]; then
+  step "the other cells of the support matrix (scripts/matrix.sh)"
+  bash scripts/matrix.sh || { [ "$rc" -ne 0 ] || rc=1; }
+fi
+report_times
 exit "$rc"

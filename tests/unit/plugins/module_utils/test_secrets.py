@@ -1,11 +1,9 @@
-"""The one rule for secrets (module_utils/secrets.py) and the roles' filter built on it."""
+"""The one rule for secrets (module_utils/secrets.py); the roles' filter built on it: tests/unit/plugins/filter."""
 
 from __future__ import annotations
 
 import pytest
-from ansible.errors import AnsibleFilterError
 
-from ansible_collections.cmdb.openstack.plugins.filter.secret_keys import secret_keys
 from ansible_collections.cmdb.openstack.plugins.module_utils import secrets
 
 
@@ -50,12 +48,3 @@ def test_strip_secrets_is_sorted_and_recursive():
     )
     assert list(stripped) == ["auth_url", "nested", "username"]
     assert stripped["nested"] == {"x": 1}
-
-
-def test_secret_keys_filter():
-    given = {"password": "p", "username": "u", "totp": "1", "application_credential_secret": "s"}
-    assert secret_keys(given) == {"password": "p", "totp": "1", "application_credential_secret": "s"}
-    assert secret_keys(given, only_account_secrets=True) == {"password": "p", "application_credential_secret": "s"}
-    assert secret_keys(None) == {}
-    with pytest.raises(AnsibleFilterError, match="mapping"):
-        secret_keys(["password"])

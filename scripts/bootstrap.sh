@@ -3,8 +3,8 @@
 # on a Python) with the pinned packages (requirements.txt, tests/requirements.txt, the line's
 # ansible-core). Idempotent: reinstalls only when a pin changed. Sourced by the other scripts.
 #
-#   CMDB_ANSIBLE_CORE=2.19|2.20|2.21   the core line (default: the main line, 2.21, when one of its
-#                                      Pythons is installed; else the next line in tests/matrix.txt)
+#   CMDB_ANSIBLE_CORE=2.19|2.20|2.21   the core line (default: the first line of tests/matrix.txt one of whose
+#                                      Pythons is installed)
 #   CMDB_PYTHON=3.11|3.12|3.13         the Python (default: the first of the line's Pythons installed)
 #   CMDB_VENV=/path                    use this virtualenv instead of ./.venv-<line>-py<python>
 #   CMDB_BOOTSTRAP_PROBE=1             only print the cell (<line>-py<python>); exit 1 when none

@@ -6,7 +6,7 @@
 # Then the other cells of the support matrix (scripts/matrix.sh, tests/matrix.txt): ansible-test
 # sanity, units and the smoke set per cell. Prints the time of each part.
 # Set CMDB_SKIP_STATIC=1 to run only pytest (quick local iterations; no matrix either), and
-# CMDB_SKIP_MATRIX=1 to leave out the other cells.
+# CMDB_MATRIX=1 to add the other cells (scripts/matrix.sh).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -59,7 +59,8 @@ if [ "$rc" -eq 5 ]; then
   echo "error: pytest collected no tests" >&2
 fi
 
-if [ "${CMDB_SKIP_STATIC:-0}" != "1" ] && [ "${CMDB_SKIP_MATRIX:-0}" != "1" ]; then
+# The other cells take about 26 minutes more on 2 cores: run with CMDB_MATRIX=1 (not yet in CI).
+if [ "${CMDB_SKIP_STATIC:-0}" != "1" ] && [ "${CMDB_MATRIX:-0}" = "1" ]; then
   step "the other cells of the support matrix (scripts/matrix.sh)"
   bash scripts/matrix.sh || { [ "$rc" -ne 0 ] || rc=1; }
 fi

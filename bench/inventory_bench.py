@@ -77,7 +77,7 @@ def make_cmdb(work, count):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--count", type=int, default=10000)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument(

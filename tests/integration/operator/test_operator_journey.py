@@ -220,7 +220,7 @@ def test_operator_journey_from_the_installed_collection(tmp_path, os_simulator):
 
     # Broken: no CMDB at the captured URL (a wrong URL or a lost file) -> non-zero, one line naming it.
     shutil.move(str(db), str(db) + ".away")
-    rc, line, _ = cron_run()
+    rc, line, _output = cron_run()
     shutil.move(str(db) + ".away", str(db))
     assert rc != 0
     assert " FAILED rc=" in line and "there is no CMDB at %s" % db in line, line
@@ -228,7 +228,7 @@ def test_operator_journey_from_the_installed_collection(tmp_path, os_simulator):
     # Broken: the collection was removed -> non-zero, one line naming it.
     moved = tmp_path / "collection-away"
     shutil.move(str(installed), str(moved))
-    rc, line, _ = cron_run()
+    rc, line, _output = cron_run()
     shutil.move(str(moved), str(installed))
     assert rc != 0
     assert "FAILED rc=3: the collection cmdb.openstack is not installed" in line, line
@@ -236,11 +236,11 @@ def test_operator_journey_from_the_installed_collection(tmp_path, os_simulator):
     # Rotation: a log over 256 KiB becomes due-sync.log.1 before the run writes its line.
     filler = "x" * 1023 + "\n"
     log.write_text(filler * 257)
-    rc, line, _ = cron_run()
+    rc, line, _output = cron_run()
     assert rc == 0, line
     assert (job / "due-sync.log.1").read_text() == filler * 257
     assert len(_log_lines(log)) == 1
-    for _ in range(4):  # keeps 3 old files
+    for _round in range(4):  # keeps 3 old files
         log.write_text(filler * 257)
         cron_run()
     assert sorted(p.name for p in job.glob("due-sync.log*")) == [

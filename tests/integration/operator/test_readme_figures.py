@@ -61,6 +61,10 @@ LIVE = "live inventory >="
 LIVE_RSS = "live inventory peak RSS"
 
 
+def _min_max(values):
+    return [min(values), max(values)]
+
+
 def _runs(key, run):
     found = [row for row in NETBOX[key]["runs"] if row["run"] == run]
     assert len(found) == 1, (key, run)
@@ -95,9 +99,7 @@ CASES = {
     ),
     "port_info and volume_info": (
         r"`port_info`/`volume_info` are ([\d.]+)-([\d.]+)x faster",
-        lambda: (lambda values: [min(values), max(values)])(
-            [_target(t, s) for t in ("port_info >=", "volume_info >=") for s in ("S", "S+lat")]
-        ),
+        lambda: _min_max([_target(t, s) for t in ("port_info >=", "volume_info >=") for s in ("S", "S+lat")]),
     ),
     "server_info without latency": (
         r"and `server_info` ([\d.]+)x without latency",

@@ -436,7 +436,7 @@ def build_plan(
                         ("interval", seconds),
                         ("rrule", rrule(effective, dtstart, offset)),
                         ("enabled", bool(setting["enabled"] and not paused)),
-                        ("extra_data", OrderedDict([("clouds", name), ("types", type_name)])),
+                        ("extra_data", OrderedDict([("accounts", name), ("types", type_name)])),
                         ("credentials", [credential["name"]] if credential is not None else []),
                         (
                             "description",

@@ -96,7 +96,7 @@ def test_dry_run_plans_from_the_cmdb(ansible, tmp_path):
     assert prod_servers["rrule"].endswith(" RRULE:FREQ=MINUTELY;INTERVAL=5")
     assert prod_servers["rrule"].startswith("DTSTART:20260101T00")
     assert prod_servers["enabled"] is True
-    assert prod_servers["extra_data"] == {"clouds": "prod", "types": "servers"}
+    assert prod_servers["extra_data"] == {"accounts": "prod", "types": "servers"}
     assert prod_servers["credentials"] == []  # a clouds.yaml account: no AWX credential, no error
     assert by_key["prod", "images"]["rrule"].endswith("FREQ=WEEKLY;INTERVAL=1")
     assert by_key["prod", "load_balancers"]["enabled"] is False  # disabled type

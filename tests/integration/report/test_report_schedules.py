@@ -112,7 +112,7 @@ def test_report_playbook(ansible, os_simulator, tmp_path):
     assert synced.rc == 0, synced.output
     path = tmp_path / "only-r1.html"
     result = ansible.playbook(
-        "playbooks/report.yml", env={"CMDB_URL": url}, extra_vars={"report_path": str(path), "clouds": "r1"}
+        "playbooks/report.yml", env={"CMDB_URL": url}, extra_vars={"report_path": str(path), "accounts": "r1"}
     )
     assert result.rc == 0, result.output
     assert "wrote the CMDB report %s" % path in result.output

@@ -67,7 +67,7 @@ def test_one_schedule_per_account_and_type_with_catalog_defaults():
         assert schedule["interval"] == rtype.default_interval
         assert schedule["rrule"] == awx_planner.rrule(rtype.default_interval)
         assert schedule["enabled"] is True
-        assert schedule["extra_data"] == {"clouds": schedule["account"], "types": schedule["type"]}
+        assert schedule["extra_data"] == {"accounts": schedule["account"], "types": schedule["type"]}
         assert schedule["credentials"] == ["cmdb.openstack account %s" % schedule["account"]]
         assert schedule["unified_job_template"] == "cmdb.openstack sync"
     by_name = {s["name"]: s for s in plan["schedules"]}

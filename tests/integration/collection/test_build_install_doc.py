@@ -109,6 +109,10 @@ def test_module_defaults_group_sets_the_cmdb_url_once(ansible, tmp_path):
     group/cmdb.openstack.cmdb:
       cmdb_url: "sqlite:///%s"
   tasks:
+    - name: Register an account through the group's default URL (a writer creates the CMDB)
+      cmdb.openstack.cloud_account:
+        name: grouped
+        cloud: grouped
     - name: Query through the group's default URL
       cmdb.openstack.cmdb_info:
       register: info

@@ -223,7 +223,7 @@ def test_operator_journey_from_the_installed_collection(tmp_path, os_simulator):
     rc, line, _output = cron_run()
     shutil.move(str(db) + ".away", str(db))
     assert rc != 0
-    assert " FAILED rc=" in line and "there is no CMDB at %s" % db in line, line
+    assert " FAILED rc=" in line and "there is no CMDB at sqlite:///%s" % db in line, line
 
     # Broken: the collection was removed -> non-zero, one line naming it.
     moved = tmp_path / "collection-away"

@@ -234,6 +234,8 @@ def test_change_since_previous_report_and_check_mode(ansible, cmdb_url, estate, 
 
 def test_missing_directory_is_a_clear_error(ansible, tmp_path):
     url = "sqlite:///%s" % (tmp_path / "cmdb.sqlite")
+    # The report reads an existing CMDB only: a writer creates it first.
+    assert not ansible.module("cloud_account", {"cmdb_url": url, "name": "r", "cloud": "r"}).result.get("failed")
     result = ansible.module("cmdb_report", {"cmdb_url": url, "path": str(tmp_path / "nowhere" / "r.html")}).result
     assert result["failed"] and "path: the directory" in result["msg"] and "Traceback" not in str(result)
     assert not os.path.exists(tmp_path / "nowhere")

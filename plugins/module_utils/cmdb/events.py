@@ -25,7 +25,7 @@ __metaclass__ = type
 
 import time
 
-from ansible_collections.cmdb.openstack.plugins.module_utils import accounts, catalog
+from ansible_collections.cmdb.openstack.plugins.module_utils import account_settings, catalog, credentials
 from ansible_collections.cmdb.openstack.plugins.module_utils import events as _events
 from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb.apply import CmdbWriter
 from ansible_collections.cmdb.openstack.plugins.module_utils.cmdb.identity import check_identity, session_identity
@@ -126,7 +126,7 @@ def _open(params, store, open_cloud, check_mode, notes):
     name = None
     account = params.get("account")
     if account:
-        conn_params = accounts.connection_params(store, account, conn_params)
+        conn_params = credentials.connection_params(store, account, conn_params)
         name = conn_params.pop("name", account)
     session = (open_cloud or _connection.open_cloud)(conn_params, name=name)
     try:
@@ -190,7 +190,7 @@ def apply_events(params, check_mode=False, open_cloud=None):
         try:
             # every region of the connection (an event naming another region is skipped, not fatal)
             session = _open(params, store, open_cloud, check_mode, result["warnings"])
-        except accounts.AccountUnavailable as exc:
+        except account_settings.AccountUnavailable as exc:
             if exc.reason != "paused":
                 raise
             result["skipped"].extend(dict(item, reason="account paused") for item in mine)

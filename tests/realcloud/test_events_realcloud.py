@@ -26,11 +26,6 @@ import uuid
 import pytest
 from support import eda
 
-# Issue 23 is open: these tests failed in the clean-clone CI run of 2026-12-06 (cmdb/events.py still
-# imported the accounts names that moved to account_settings/credentials; fixed, not yet re-run here).
-# They still run and report; they gate CI again once a run against the real services shows them green.
-pytestmark = pytest.mark.xfail(strict=False, reason="issue 23: not yet re-run on the real services after the fix")
-
 FACTOR = float(os.environ.get("CMDB_EVENTS_DELAY_FACTOR", "10") or 10)
 ACCOUNT = "rc-events"
 DELAYS = {}

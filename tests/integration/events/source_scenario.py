@@ -66,6 +66,17 @@ async def drop_connections(tag):
     return len(pids)
 
 
+async def restart_broker():
+    """Restart the RabbitMQ application (rabbitmqctl stop_app, start_app): True when it was restarted."""
+    for command in (["stop_app"], ["start_app"], ["await_startup"]):
+        process = await asyncio.create_subprocess_exec(
+            "rabbitmqctl", "-q", *command, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL
+        )
+        if await process.wait() != 0:
+            return False
+    return True
+
+
 async def run_source(plugin, args, recorder, seconds):
     task = asyncio.create_task(plugin.main(recorder, args))
     await asyncio.sleep(seconds)
@@ -126,11 +137,38 @@ async def scenario():
     await publish(url, exchange, [notification("volume.update.end", {"volume_id": "after-drop"})])
     await task
     out["after_drop"] = third.events
+    # 6. the broker restarts while transient messages (as OpenStack publishes them) wait in the queue,
+    # and again while the source runs: the quorum queue keeps them, the source reconnects by itself
+    await publish(url, exchange, [notification("volume.update.end", {"volume_id": "waiting-%d" % n}) for n in (1, 2)])
+    out["restarted"] = await restart_broker()
+    if out["restarted"]:
+        fourth = Recorder()
+        task = asyncio.create_task(run_source(plugin, args, fourth, 20))
+        await asyncio.sleep(2)
+        out["restarted_live"] = await restart_broker()
+        await asyncio.sleep(1)
+        await publish(url, exchange, [notification("volume.update.end", {"volume_id": "after-restart"})])
+        await task
+        out["after_broker_restart"] = fourth.events
+    # 7. a queue declared before with other arguments (a classic queue) is an error naming the fix
+    classic = dict(args, queue="%s-classic" % tag)
+    connection = await aio_pika.connect(url)
+    async with connection:
+        channel = await connection.channel()
+        await channel.declare_queue(classic["queue"], durable=True)
+    try:
+        await asyncio.wait_for(plugin.main(Recorder(), classic), 10)
+        out["classic_error"] = None
+    except asyncio.TimeoutError:  # it consumed the classic queue without a word
+        out["classic_error"] = None
+    except ValueError as exc:
+        out["classic_error"] = str(exc)
     # clean up: the queue is durable
     connection = await aio_pika.connect(url)
     async with connection:
         channel = await connection.channel()
         await channel.queue_delete(args["queue"])
+        await channel.queue_delete(classic["queue"])
         await channel.exchange_delete(exchange)
     print(json.dumps(out))
 

@@ -80,3 +80,18 @@ def test_the_source_reconnects_after_the_broker_dropped_it(scenario):
     if not scenario.get("dropped"):
         pytest.skip("rabbitmqctl could not close the connection (not root on the broker's host?)")
     assert sorted(_ids(scenario["after_drop"])) == ["after-drop", "before-drop"]
+
+
+def test_a_broker_restart_loses_nothing(scenario):
+    """Transient notifications waiting in the queue survive a broker restart (a quorum queue; a classic
+    durable queue came back empty), and a running source reconnects and goes on after one."""
+    if not scenario.get("restarted"):
+        pytest.skip("rabbitmqctl could not restart the broker (not root on the broker's host?)")
+    assert scenario["restarted_live"]
+    assert sorted(_ids(scenario["after_broker_restart"])) == ["after-restart", "waiting-1", "waiting-2"]
+
+
+def test_a_queue_with_other_arguments_is_an_error_naming_the_fix(scenario):
+    message = scenario["classic_error"]
+    assert message and "-classic exists with other arguments" in message, message
+    assert "rabbitmqctl delete_queue" in message and "queue_type" in message, message

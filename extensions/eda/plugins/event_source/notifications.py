@@ -4,11 +4,14 @@
 """cmdb.openstack.notifications: OpenStack notifications from RabbitMQ, reduced to CMDB events.
 
 Each cloud's notifications (oslo.messaging driver ``messagingv2``) are read through a NAMED
-DURABLE queue bound to the services' exchanges: what is sent while the rulebook is down waits in
-the queue. The connection is robust (aio-pika): after a broker restart it reconnects and declares
-the queue and its bindings again. At most ``prefetch`` messages are in flight; a message is
-acknowledged only after the event carrying it was handed to ansible-rulebook (``await
-queue.put``), so a crash redelivers it (a duplicate changes nothing in the CMDB).
+DURABLE queue bound to the services' exchanges: what is sent while the rulebook is down waits in the
+queue. The queue is a quorum queue by default: OpenStack publishes its notifications as transient
+messages (``amqp_durable_queues = false``), which a classic queue drops when the broker restarts,
+while a quorum queue keeps every message it accepted. The connection is robust (aio-pika): after a
+broker restart it reconnects and declares the queue and its bindings again. At most ``prefetch``
+messages are in flight; a message is acknowledged only after the event carrying it was handed to
+ansible-rulebook (``await queue.put``), so a crash redelivers it (a duplicate changes nothing in the
+CMDB).
 
 Each notification is reduced (``plugins/module_utils/events.py``) to
 ``{cloud, region, type, id, project_id, event_type, timestamp}``: no name, metadata or other
@@ -36,6 +39,7 @@ Arguments (ansible-rulebook source args)::
     batch_size: 200
     batch_window: 0.2            # seconds a batch waits for more after its first message
     min_interval: 1.0            # during a burst, at most one batch per min_interval seconds
+    queue_type: quorum           # or classic (loses what waits in it when the broker restarts)
     queue_arguments: {x-max-length: 1000000}   # optional, for the durable queue
     exchange_durable: false      # oslo.messaging's default (amqp_durable_queues = false)
 """
@@ -138,6 +142,19 @@ def cloud_configs(args):
     return out
 
 
+QUEUE_TYPES = ("quorum", "classic")
+
+
+def queue_arguments(args):
+    """The durable queue's arguments: ``x-queue-type`` from ``queue_type`` plus ``queue_arguments``."""
+    queue_type = args.get("queue_type") or "quorum"
+    if queue_type not in QUEUE_TYPES:
+        raise ValueError("queue_type: %r is not one of %s" % (queue_type, ", ".join(QUEUE_TYPES)))
+    out = {"x-queue-type": queue_type}
+    out.update(args.get("queue_arguments") or {})
+    return out
+
+
 class CloudConsumer:
     def __init__(self, queue, conf, args):
         self.queue = queue
@@ -146,7 +163,7 @@ class CloudConsumer:
         self.batch_size = max(1, int(args.get("batch_size", 200)))
         self.batch_window = float(args.get("batch_window", 0.2))
         self.min_interval = float(args.get("min_interval", 1.0))
-        self.queue_arguments = args.get("queue_arguments") or None
+        self.queue_arguments = queue_arguments(args)
         self.exchange_durable = bool(args.get("exchange_durable", False))
         self.urls = broker_urls(conf["url"], conf.get("username"), conf.get("password"), conf.get("ssl"))
         self.context = ssl_context(conf)
@@ -177,9 +194,16 @@ class CloudConsumer:
         self.connection = await self.connect()
         channel = await self.connection.channel()
         await channel.set_qos(prefetch_count=self.prefetch)
-        amqp_queue = await channel.declare_queue(
-            self.conf["queue"], durable=True, auto_delete=False, arguments=self.queue_arguments
-        )
+        try:
+            amqp_queue = await channel.declare_queue(
+                self.conf["queue"], durable=True, auto_delete=False, arguments=self.queue_arguments
+            )
+        except aio_pika.exceptions.ChannelPreconditionFailed as exc:
+            raise ValueError(
+                "cloud %s: the queue %s exists with other arguments than %r (%s): delete it "
+                "(rabbitmqctl delete_queue %s) or set queue_type/queue_arguments to match it"
+                % (self.conf["cloud"], self.conf["queue"], self.queue_arguments, exc, self.conf["queue"])
+            ) from None
         for exchange_name, key in self.conf["bindings"]:
             exchange = await channel.declare_exchange(
                 exchange_name, aio_pika.ExchangeType.TOPIC, durable=self.exchange_durable

@@ -119,6 +119,7 @@ def events_env(realcloud, tmp_path_factory):
     )
     assert registered.rc == 0, registered.output
     mq = _mq_url(realcloud)
+    queue = "cmdb-events-test-%s" % uuid.uuid4().hex[:8]
     spy = eda.Spy(mq)
     rulebook = eda.Rulebook(
         work,
@@ -129,7 +130,7 @@ def events_env(realcloud, tmp_path_factory):
                     "cloud": ACCOUNT,
                     "region": "RegionOne",
                     "url": mq.replace("amqp://", "rabbit://", 1),
-                    "queue": "cmdb-events-test-%s" % uuid.uuid4().hex[:8],
+                    "queue": queue,
                 }
             ],
             "cmdb_notification_batch_window": 0.1,
@@ -142,6 +143,7 @@ def events_env(realcloud, tmp_path_factory):
     finally:
         rulebook.stop()
         spy.stop()
+        eda.delete_queue(mq, queue)
 
 
 def _server(env, name):
@@ -288,3 +290,40 @@ def test_a_stopped_rulebook_loses_nothing(events_env):
     finally:
         conn.network.delete_network(kept, ignore_missing=True)
         conn.network.delete_network(made, ignore_missing=True)
+
+
+def _restart_broker():
+    """rabbitmqctl stop_app, start_app, await_startup on the harness's broker (this machine's RabbitMQ)."""
+    import shutil
+    import subprocess
+
+    if shutil.which("rabbitmqctl") is None or os.geteuid() != 0:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("rabbitmqctl (as root) is needed to restart the broker", pytrace=False)
+        pytest.skip("rabbitmqctl as root is needed to restart the broker")
+    for command in ("stop_app", "start_app", "await_startup"):
+        subprocess.run(["rabbitmqctl", "-q", command], check=True, capture_output=True, timeout=120)
+
+
+def test_a_broker_restart_loses_nothing(events_env):
+    """A rename published while the rulebook is down waits in the quorum queue through a broker restart;
+    a broker restart under a running rulebook is followed by a reconnect, and later changes still arrive."""
+    env = events_env
+    cmdb, conn, rulebook, spy = env["cmdb"], env["conn"], env["rulebook"], env["spy"]
+    net = conn.network.create_network(name="events-restart")
+    try:
+        cmdb.wait("networks", net.id, lambda r: r is not None, 60, "the row")
+        rulebook.stop()
+        try:
+            conn.network.update_network(net, name="events-restart-1")
+            spy.wait(net.id, "network.update.end", 60)  # published: it waits in the rulebook's queue
+            _restart_broker()
+        finally:
+            rulebook.start()
+        cmdb.wait("networks", net.id, lambda r: r and r[0] == "events-restart-1", 90, "the rename sent before")
+        _restart_broker()  # now under the running rulebook
+        conn.network.update_network(net, name="events-restart-2")
+        cmdb.wait("networks", net.id, lambda r: r and r[0] == "events-restart-2", 90, "the rename sent after")
+    finally:
+        conn.network.delete_network(net, ignore_missing=True)
+    cmdb.wait("networks", net.id, lambda r: r and r[2] is not None, 90, "the tombstone")

@@ -204,6 +204,20 @@ class Rulebook:
             self.process.wait(timeout=30)
 
 
+def delete_queue(url, name):
+    """Delete a durable queue a test declared (an unconsumed durable queue keeps every notification)."""
+    script = (
+        "import asyncio, sys, aio_pika\n"
+        "async def main():\n"
+        "    connection = await aio_pika.connect(sys.argv[1])\n"
+        "    async with connection:\n"
+        "        channel = await connection.channel()\n"
+        "        await channel.queue_delete(sys.argv[2])\n"
+        "asyncio.run(main())\n"
+    )
+    subprocess.run([bin_path("python"), "-c", script, url, name], check=True, capture_output=True, timeout=60)
+
+
 class Spy:
     """tests/integration/events/amqp_spy.py in the background: ``events`` fills with what it saw."""
 

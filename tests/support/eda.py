@@ -2,8 +2,9 @@
 
 ansible-rulebook (Python >= 3.10, Java 17 found through /usr/bin/java with JAVA_HOME unset) lives
 in its own venv, ``~/.cache/cmdb-openstack/eda-venv`` (``CMDB_EDA_VENV``), built from
-tests/requirements-eda.txt with Python 3.12 (``CMDB_EDA_PYTHON``), so the project's venv stays
-untouched. The venv is rebuilt when the requirements file changes (its hash is stored inside).
+tests/requirements-eda.txt and the current line's ansible-core (tests/matrix.txt) with Python 3.12
+(``CMDB_EDA_PYTHON``), so the project's venv stays untouched. The venv is rebuilt when the
+requirements or that pin change (their hash is stored inside).
 """
 
 from __future__ import annotations
@@ -44,8 +45,19 @@ def _python_candidates():
     ]
 
 
+def main_core_version():
+    """The ansible-core of the current line ("main" in tests/matrix.txt, the one place it is pinned)."""
+    with open(os.path.join(paths.COLLECTION_ROOT, "tests", "matrix.txt")) as handle:
+        for line in handle:
+            fields = line.split()
+            if len(fields) >= 4 and not fields[0].startswith("#") and fields[-1] == "main":
+                return fields[1]
+    raise RuntimeError("tests/matrix.txt names no main line")
+
+
 def _wanted_hash():
     digest = hashlib.sha256()
+    digest.update(main_core_version().encode())
     for path in (REQUIREMENTS, RUNTIME_REQUIREMENTS):
         with open(path, "rb") as handle:
             digest.update(handle.read())
@@ -79,7 +91,17 @@ def ensure_venv(log=None):
         with open(log, "w") as out:
             for cmd in (
                 [python, "-m", "venv", target],
-                [bin_path("python"), "-m", "pip", "install", "--disable-pip-version-check", "-q", "-r", REQUIREMENTS],
+                [
+                    bin_path("python"),
+                    "-m",
+                    "pip",
+                    "install",
+                    "--disable-pip-version-check",
+                    "-q",
+                    "-r",
+                    REQUIREMENTS,
+                    "ansible-core==%s" % main_core_version(),
+                ],
             ):
                 code = subprocess.call(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=os.path.dirname(REQUIREMENTS))
                 if code:

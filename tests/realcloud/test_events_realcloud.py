@@ -9,10 +9,10 @@ notification arrived, so that the delays are measured from the first notificatio
 Delays (issue #23's targets): a created server in the CMDB within 3 s of the first notification
 naming it and ACTIVE within 3 s of instance.create.end; a deleted server tombstoned within 2 s of
 instance.delete.end. Each rulebook action starts ansible-playbook and the module (imports,
-a token, the GET): on this 2-core machine under load (load average 11) that measured 10-13 s, so
-the targets are asserted times CMDB_EVENTS_DELAY_FACTOR (default 10; 1 holds the issue's
-targets). Every measured delay is printed and written to $CMDB_EVENTS_DELAYS (JSON) when set;
-docs/bench/results.md has the numbers.
+a token, the GET): about 2-2.5 s of CPU on this 2-core machine, which also runs every service of
+the real cloud. The targets are asserted times CMDB_EVENTS_DELAY_FACTOR (default 2, a margin for a
+loaded machine; 1 holds the issue's targets exactly, as the runs in docs/bench/results.md did).
+Every measured delay is printed and written to $CMDB_EVENTS_DELAYS (JSON) when set.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import uuid
 import pytest
 from support import eda
 
-FACTOR = float(os.environ.get("CMDB_EVENTS_DELAY_FACTOR", "10") or 10)
+FACTOR = float(os.environ.get("CMDB_EVENTS_DELAY_FACTOR", "2") or 2)
 ACCOUNT = "rc-events"
 DELAYS = {}
 

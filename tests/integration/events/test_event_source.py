@@ -87,7 +87,7 @@ def test_a_broker_restart_loses_nothing(scenario):
     durable queue came back empty), and a running source reconnects and goes on after one."""
     if not scenario.get("restarted"):
         pytest.skip("rabbitmqctl could not restart the broker (not root on the broker's host?)")
-    assert scenario["restarted_live"]
+    assert scenario["restarted_live"] and scenario["reconsumed"]
     assert sorted(_ids(scenario["after_broker_restart"])) == ["after-restart", "waiting-1", "waiting-2"]
 
 

@@ -7,8 +7,8 @@ Each cloud's notifications (oslo.messaging driver ``messagingv2``) are read thro
 DURABLE queue bound to the services' exchanges: what is sent while the rulebook is down waits in the
 queue. The queue is a quorum queue by default: OpenStack publishes its notifications as transient
 messages (``amqp_durable_queues = false``), which a classic queue drops when the broker restarts,
-while a quorum queue keeps every message it accepted. The connection is robust (aio-pika): after a
-broker restart it reconnects and declares the queue and its bindings again. At most ``prefetch``
+while a quorum queue keeps every message it accepted. When the connection is lost (a broker
+restart) the source reconnects and declares the queue and its bindings again. At most ``prefetch``
 messages are in flight; a message is acknowledged only after the event carrying it was handed to
 ansible-rulebook (``await queue.put``), so a crash redelivers it (a duplicate changes nothing in the
 CMDB).
@@ -42,6 +42,8 @@ Arguments (ansible-rulebook source args)::
     queue_type: quorum           # or classic (loses what waits in it when the broker restarts)
     queue_arguments: {x-max-length: 1000000}   # optional, for the durable queue
     exchange_durable: false      # oslo.messaging's default (amqp_durable_queues = false)
+    connect_timeout: 10          # seconds for each connection attempt (the first and every reconnect)
+    heartbeat: 20                # AMQP heartbeat, seconds: a dead connection is noticed within ~2x this
 """
 
 from __future__ import absolute_import, division, print_function
@@ -143,6 +145,8 @@ def cloud_configs(args):
 
 
 QUEUE_TYPES = ("quorum", "classic")
+#: What a broker restart or a network failure raises: retried, never fatal.
+RECONNECTABLE = (OSError, aio_pika.exceptions.AMQPError, asyncio.TimeoutError, ConnectionError)
 
 
 def queue_arguments(args):
@@ -165,9 +169,12 @@ class CloudConsumer:
         self.min_interval = float(args.get("min_interval", 1.0))
         self.queue_arguments = queue_arguments(args)
         self.exchange_durable = bool(args.get("exchange_durable", False))
+        self.connect_timeout = float(args.get("connect_timeout", 10))
+        self.heartbeat = int(args.get("heartbeat", 20))
         self.urls = broker_urls(conf["url"], conf.get("username"), conf.get("password"), conf.get("ssl"))
         self.context = ssl_context(conf)
         self.inbox = asyncio.Queue()
+        self.lost = asyncio.Event()
         self.connection = None
         self.connection_name = conf.get("connection_name") or "cmdb-openstack notifications %s %s" % (
             conf["cloud"],
@@ -175,23 +182,32 @@ class CloudConsumer:
         )
 
     async def connect(self):
-        delay = 1.0
+        """A connection to the first broker host that answers; retried with back-off, each attempt bounded."""
+        delay = 0.5
         while True:
             for url in self.urls:
                 try:
                     kwargs = {"ssl_context": self.context} if self.context is not None else {}
                     # the name the broker shows for this connection (rabbitmqctl list_connections)
                     kwargs["client_properties"] = {"connection_name": self.connection_name}
-                    connection = await aio_pika.connect_robust(url, **kwargs)
+                    connection = await aio_pika.connect(
+                        url, timeout=self.connect_timeout, heartbeat=self.heartbeat, **kwargs
+                    )
                     LOG.info("cloud %s: connected to %s", self.conf["cloud"], describe_url(url))
                     return connection
-                except (OSError, aio_pika.exceptions.AMQPError, asyncio.TimeoutError) as exc:
+                except RECONNECTABLE as exc:
                     LOG.warning("cloud %s: %s: %s", self.conf["cloud"], describe_url(url), exc.__class__.__name__)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 30.0)
 
     async def setup(self):
+        """Connect, declare the queue and the exchanges, bind, consume; ``self.lost`` is set when the
+        connection closes. Our own loop (run) reconnects: aio-pika's robust connection was seen to stop
+        reconnecting for good after a failed attempt during a broker restart."""
+        self.lost = asyncio.Event()
+        self.inbox = asyncio.Queue()
         self.connection = await self.connect()
+        self.connection.close_callbacks.add(lambda *_args: self.lost.set())
         channel = await self.connection.channel()
         await channel.set_qos(prefetch_count=self.prefetch)
         try:
@@ -217,12 +233,43 @@ class CloudConsumer:
             len(self.conf["bindings"]),
         )
 
+    async def _next(self, timeout=None):
+        """The next message, or None when the connection was lost (or ``timeout`` passed)."""
+        getter = asyncio.ensure_future(self.inbox.get())
+        watcher = asyncio.ensure_future(self.lost.wait())
+        done, _pending = await asyncio.wait({getter, watcher}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        watcher.cancel()
+        if getter in done:
+            return getter.result()
+        getter.cancel()
+        return None
+
     async def run(self):
-        await self.setup()
         loop = asyncio.get_running_loop()
         last_put = None
+        delay = 0.5
         while True:
-            messages = [await self.inbox.get()]
+            try:
+                await self.setup()
+                delay = 0.5
+            except RECONNECTABLE as exc:
+                LOG.warning("cloud %s: setting up the queue failed (%s); retrying", self.conf["cloud"], exc)
+                await self.close()
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
+                continue
+            last_put = await self.consume(loop, last_put)
+            # The connection is gone: what was delivered and not acknowledged is delivered again.
+            LOG.warning("cloud %s: the connection to the broker was lost; reconnecting", self.conf["cloud"])
+            await self.close()
+
+    async def consume(self, loop, last_put):
+        """Batches until the connection is lost; returns the time of the last batch put."""
+        while not self.lost.is_set():
+            first = await self._next()
+            if first is None:
+                break
+            messages = [first]
             # The first message after a quiet spell goes out after batch_window; during a burst,
             # at most one batch per min_interval (each batch costs the rulebook an action).
             deadline = loop.time() + self.batch_window
@@ -232,10 +279,10 @@ class CloudConsumer:
                 remaining = deadline - loop.time()
                 if remaining <= 0:
                     break
-                try:
-                    messages.append(await asyncio.wait_for(self.inbox.get(), remaining))
-                except asyncio.TimeoutError:
+                message = await self._next(remaining)
+                if message is None:
                     break
+                messages.append(message)
             events = []
             for message in messages:
                 event = EVENTS.reduce_notification(message.body, self.conf["cloud"], self.conf.get("region"))
@@ -251,10 +298,15 @@ class CloudConsumer:
                     LOG.warning(
                         "cloud %s: ack failed (%s); redelivered later", self.conf["cloud"], exc.__class__.__name__
                     )
+        return last_put
 
     async def close(self):
-        if self.connection is not None:
-            await self.connection.close()
+        connection, self.connection = self.connection, None
+        if connection is not None and not connection.is_closed:
+            try:
+                await connection.close()
+            except Exception:  # noqa: S110 - a connection that is already gone
+                pass
 
 
 async def main(queue, args):

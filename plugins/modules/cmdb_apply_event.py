@@ -92,9 +92,9 @@ events:
   description: How many events were given.
   returned: always
   type: int
-items:
+event_items:
   description:
-    - One entry per item (events coalesced), with C(region), C(type), C(id), C(count) (how many
+    - One entry per item the events named (events coalesced), with C(region), C(type), C(id), C(count) (how many
       events named it), C(event_types), C(verdict) (C(present), C(gone) or C(unknown)) and
       C(action) (C(created), C(updated), C(deleted), C(reappeared), C(unchanged), or C(none) when
       the API gave no answer that proves anything).

@@ -164,7 +164,7 @@ def apply_events(params, check_mode=False, open_cloud=None):
     result = {
         "changed": False,
         "events": len(raw),
-        "items": [],
+        "event_items": [],
         "invalid": invalid,
         "skipped": [],
         "scopes": [],
@@ -255,12 +255,12 @@ def apply_events(params, check_mode=False, open_cloud=None):
                         "%s/%s/%s %s: not applied (%s); the next event or sync tries again"
                         % (cloud, region, type_name, rid, detail)
                     )
-                result["items"].append(entry)
+                result["event_items"].append(entry)
             if records:
                 writer.page(scope, records)
             writer.finish(scope, _Done())
         actions = dict(((c["region"], c["type"], c["id"]), c["action"]) for c in writer.changes)
-        for entry in result["items"]:
+        for entry in result["event_items"]:
             entry["action"] = actions.get((entry["region"], entry["type"], entry["id"]), "unchanged")
             if entry["verdict"] not in ("present", "gone"):
                 entry["action"] = "none"
@@ -269,12 +269,12 @@ def apply_events(params, check_mode=False, open_cloud=None):
         result["cloud"] = cloud
         result["changed"] = bool(writer.changes)
         counts = {}
-        for entry in result["items"]:
+        for entry in result["event_items"]:
             counts[entry["action"]] = counts.get(entry["action"], 0) + 1
         result["msg"] = "cloud %s: %d event(s), %d item(s): %s" % (
             cloud,
             len(raw),
-            len(result["items"]),
+            len(result["event_items"]),
             ", ".join("%d %s" % (n, a) for a, n in sorted(counts.items())) or "nothing",
         )
         return result

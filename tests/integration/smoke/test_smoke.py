@@ -3,9 +3,12 @@
 One pass over what depends on the ansible-core version: module execution and results (cmdb_sync of
 the simulator's demo cloud, an info module), both inventory plugins (``cmdb.openstack.inventory``
 from the CMDB and live, ``cmdb.openstack.clouds``) with untrusted strings from the cloud (data
-tagging / trust: they must reach plays as text, never as templates), and a role (roles/sync through
-playbooks/sync.yml). Also: the cell runs the ansible-core version tests/matrix.txt pins, without
-deprecation warnings.
+tagging / trust: they must reach plays as text, never as templates), the inventory plugin's
+``compose``/``groups``/``keyed_groups`` over those strings with its bound on keyed groups (it wraps
+Constructable's internal ``_compose``) and its renaming of hosts another source already has (it
+reads ``InventoryData.hosts`` and ``Host.vars``), and a role (roles/sync through playbooks/sync.yml,
+with the collection's own deprecation warning through ``Display.deprecated``). Also: the cell runs
+the ansible-core version tests/matrix.txt pins, without any other deprecation warning.
 """
 
 from __future__ import annotations

@@ -111,8 +111,10 @@ invalid:
   returned: always
   type: list
   elements: str
-skipped:
-  description: The items of another cloud, an unknown region or a paused account, with C(reason).
+skipped_items:
+  description:
+    - The items of another cloud, an unknown region or a paused account, with C(reason).
+    - Not C(skipped), which Ansible reserves for a skipped task.
   returned: always
   type: list
   elements: dict

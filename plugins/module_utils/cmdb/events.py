@@ -166,7 +166,7 @@ def apply_events(params, check_mode=False, open_cloud=None):
         "events": len(raw),
         "event_items": [],
         "invalid": invalid,
-        "skipped": [],
+        "skipped_items": [],
         "scopes": [],
         "changes": [],
         "warnings": [],
@@ -184,7 +184,7 @@ def apply_events(params, check_mode=False, open_cloud=None):
         mine = []
         for item in items:
             if item.get("cloud") and want_cloud and item["cloud"] != want_cloud:
-                result["skipped"].append(dict(item, reason="another cloud"))
+                result["skipped_items"].append(dict(item, reason="another cloud"))
             else:
                 mine.append(item)
         try:
@@ -193,7 +193,7 @@ def apply_events(params, check_mode=False, open_cloud=None):
         except account_settings.AccountUnavailable as exc:
             if exc.reason != "paused":
                 raise
-            result["skipped"].extend(dict(item, reason="account paused") for item in mine)
+            result["skipped_items"].extend(dict(item, reason="account paused") for item in mine)
             result["msg"] = "account %s is paused: nothing applied" % account
             return result
         cloud = session.name
@@ -201,11 +201,11 @@ def apply_events(params, check_mode=False, open_cloud=None):
         scopes = {}
         for item in mine:
             if item.get("cloud") and item["cloud"] != cloud:
-                result["skipped"].append(dict(item, reason="another cloud"))
+                result["skipped_items"].append(dict(item, reason="another cloud"))
                 continue
             region = item.get("region") or (known_regions[0] if len(known_regions) == 1 else None)
             if region not in known_regions:
-                result["skipped"].append(dict(item, reason="region not served by this connection"))
+                result["skipped_items"].append(dict(item, reason="region not served by this connection"))
                 continue
             scopes.setdefault((region, item["type"]), []).append(item)
         owner = lock_owner()

@@ -103,4 +103,4 @@ def test_invalid_and_foreign_events_are_reported_not_applied(run, cloud):
         ],
     )
     assert len(result["invalid"]) == 2 and not result["changed"]
-    assert [s["reason"] for s in result["skipped"]] == ["region not served by this connection"]
+    assert [s["reason"] for s in result["skipped_items"]] == ["region not served by this connection"]

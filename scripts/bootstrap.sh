@@ -3,9 +3,10 @@
 # on a Python) with the pinned packages (requirements.txt, tests/requirements.txt, the line's
 # ansible-core). Idempotent: reinstalls only when a pin changed. Sourced by the other scripts.
 #
-#   CMDB_ANSIBLE_CORE=2.19|2.20|2.21   the core line (default: the first line of tests/matrix.txt one of whose
-#                                      Pythons is installed)
-#   CMDB_PYTHON=3.11|3.12|3.13         the Python (default: the first of the line's Pythons installed)
+#   CMDB_ANSIBLE_CORE=2.21|2.20|2.19   the core line (default: the first line of tests/matrix.txt one of whose
+#                                      Pythons is installed: the current line, 2.21, with Python 3.12 or
+#                                      3.13; 2.19, the minimum, on a machine with only Python 3.11)
+#   CMDB_PYTHON=3.12|3.13|3.11         the Python (default: the first of the line's Pythons installed)
 #   CMDB_VENV=/path                    use this virtualenv instead of ./.venv-<line>-py<python>
 #   CMDB_BOOTSTRAP_PROBE=1             only print the cell (<line>-py<python>); exit 1 when none
 #
@@ -77,7 +78,8 @@ if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; 
   echo "$want" > "$stamp"
 fi
 # ./.venv names the default cell (docs and benches use .venv/bin/python); an older checkout's real
-# ./.venv directory (ansible-core 2.19 on Python 3.11) is replaced by the symlink.
+# ./.venv directory (ansible-core 2.19 on Python 3.11) is replaced by the symlink, and a link to another
+# cell (2.19 on 3.11 was the default before 2.21) is moved to the new default.
 if [ -z "${CMDB_VENV:-}${CMDB_ANSIBLE_CORE:-}${CMDB_PYTHON:-}" ] && [ "$(readlink "$ROOT/.venv" 2>/dev/null)" != ".venv-$CMDB_CELL" ]; then
   [ -d "$ROOT/.venv" ] && [ ! -L "$ROOT/.venv" ] && rm -rf "$ROOT/.venv"
   ln -sfn ".venv-$CMDB_CELL" "$ROOT/.venv"

@@ -22,7 +22,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import copy
 import datetime
 import json
 import zlib
@@ -52,6 +51,17 @@ AWX_OPENSTACK_CLOUD_NAME = "devstack"
 _CONNECTION_KEYS = ("cloud", "auth", "auth_type", "interface", "validate_certs", "ca_cert", "api_timeout")
 
 
+def _plain_copy(value):
+    """A copy of ``value`` made of plain dicts and lists. Not ``copy.deepcopy``: the filters get
+    ansible-core's templating containers (ansible-core >= 2.19), and deep-copying those copies their
+    templar and plugin loaders (deprecation warnings on ansible-core 2.21)."""
+    if isinstance(value, dict):
+        return dict((key, _plain_copy(item)) for key, item in value.items())
+    if isinstance(value, (list, tuple)):
+        return [_plain_copy(item) for item in value]
+    return value
+
+
 def from_cmdb(account):
     """An account as the CMDB shows it (``connection``, ``resources`` or ``settings``, ``registered`` or
     ``deleted_at``) in the planner's shape (``cloud`` or ``auth``, ``resources``, ``state``); an account
@@ -62,7 +72,7 @@ def from_cmdb(account):
     for key in _CONNECTION_KEYS:
         value = account["connection"].get(key)
         if value is not None:
-            flat[key] = copy.deepcopy(value)
+            flat[key] = _plain_copy(value)
     flat["regions"] = list(account.get("regions") or [])
     settings = account.get("resources") or account.get("settings") or {}
     flat["resources"] = OrderedDict(
@@ -327,7 +337,7 @@ def build_plan(
     selected = resolve_type_names(types)
     _parse_dtstart(dtstart)
 
-    project = copy.deepcopy(_as_dict(project, "project"))
+    project = _plain_copy(_as_dict(project, "project"))
     project_name = project.get("name") or "%s" % prefix
     type_names = {
         "clouds_yaml": "%s clouds.yaml" % prefix,
@@ -530,7 +540,7 @@ def credential_inputs(credential, secrets):
     for the CMDB credential, ``{"cmdb_url": ...}``. Call it only in a ``no_log`` task.
     """
     secrets = _as_dict(secrets, "secrets of %s" % credential.get("name"))
-    inputs = copy.deepcopy(dict(credential.get("inputs") or {}))
+    inputs = _plain_copy(dict(credential.get("inputs") or {}))
     field = credential.get("secret_field")
     kind = credential.get("kind")
     what = credential.get("account") or credential.get("name")
@@ -548,7 +558,7 @@ def credential_inputs(credential, secrets):
         text = secrets["clouds_yaml"]
         inputs["clouds_yaml"] = text if isinstance(text, str) else _dump_yaml(text)
         return inputs
-    document = copy.deepcopy(credential.get("clouds_yaml"))
+    document = _plain_copy(credential.get("clouds_yaml"))
     if not document:
         raise ConfigurationError(
             "account %s: it has no auth settings, so its secrets must hold the whole clouds_yaml" % what

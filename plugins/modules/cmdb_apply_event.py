@@ -92,9 +92,9 @@ events:
   description: How many events were given.
   returned: always
   type: int
-items:
+event_items:
   description:
-    - One entry per item (events coalesced), with C(region), C(type), C(id), C(count) (how many
+    - One entry per item the events named (events coalesced), with C(region), C(type), C(id), C(count) (how many
       events named it), C(event_types), C(verdict) (C(present), C(gone) or C(unknown)) and
       C(action) (C(created), C(updated), C(deleted), C(reappeared), C(unchanged), or C(none) when
       the API gave no answer that proves anything).
@@ -111,8 +111,10 @@ invalid:
   returned: always
   type: list
   elements: str
-skipped:
-  description: The items of another cloud, an unknown region or a paused account, with C(reason).
+skipped_items:
+  description:
+    - The items of another cloud, an unknown region or a paused account, with C(reason).
+    - Not C(skipped), which Ansible reserves for a skipped task.
   returned: always
   type: list
   elements: dict

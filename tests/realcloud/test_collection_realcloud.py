@@ -206,8 +206,7 @@ def test_cmdb_sync_follows_a_lifecycle(realcloud, ansible, tmp_path):
             conn.compute.delete_server(server, ignore_missing=True)
         for server in leftovers:
             conn.compute.wait_for_delete(server, wait=120)
-        leftover = conn.network.find_network("lifecycle-scratch-net")
-        if leftover:
+        for leftover in conn.network.networks(name="lifecycle-scratch-net"):  # not find_network: see sync.py
             conn.network.delete_network(leftover, ignore_missing=True)
         conn.close()
 

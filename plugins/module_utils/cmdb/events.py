@@ -164,9 +164,9 @@ def apply_events(params, check_mode=False, open_cloud=None):
     result = {
         "changed": False,
         "events": len(raw),
-        "items": [],
+        "event_items": [],
         "invalid": invalid,
-        "skipped": [],
+        "skipped_items": [],
         "scopes": [],
         "changes": [],
         "warnings": [],
@@ -184,7 +184,7 @@ def apply_events(params, check_mode=False, open_cloud=None):
         mine = []
         for item in items:
             if item.get("cloud") and want_cloud and item["cloud"] != want_cloud:
-                result["skipped"].append(dict(item, reason="another cloud"))
+                result["skipped_items"].append(dict(item, reason="another cloud"))
             else:
                 mine.append(item)
         try:
@@ -193,7 +193,7 @@ def apply_events(params, check_mode=False, open_cloud=None):
         except account_settings.AccountUnavailable as exc:
             if exc.reason != "paused":
                 raise
-            result["skipped"].extend(dict(item, reason="account paused") for item in mine)
+            result["skipped_items"].extend(dict(item, reason="account paused") for item in mine)
             result["msg"] = "account %s is paused: nothing applied" % account
             return result
         cloud = session.name
@@ -201,11 +201,11 @@ def apply_events(params, check_mode=False, open_cloud=None):
         scopes = {}
         for item in mine:
             if item.get("cloud") and item["cloud"] != cloud:
-                result["skipped"].append(dict(item, reason="another cloud"))
+                result["skipped_items"].append(dict(item, reason="another cloud"))
                 continue
             region = item.get("region") or (known_regions[0] if len(known_regions) == 1 else None)
             if region not in known_regions:
-                result["skipped"].append(dict(item, reason="region not served by this connection"))
+                result["skipped_items"].append(dict(item, reason="region not served by this connection"))
                 continue
             scopes.setdefault((region, item["type"]), []).append(item)
         owner = lock_owner()
@@ -255,12 +255,12 @@ def apply_events(params, check_mode=False, open_cloud=None):
                         "%s/%s/%s %s: not applied (%s); the next event or sync tries again"
                         % (cloud, region, type_name, rid, detail)
                     )
-                result["items"].append(entry)
+                result["event_items"].append(entry)
             if records:
                 writer.page(scope, records)
             writer.finish(scope, _Done())
         actions = dict(((c["region"], c["type"], c["id"]), c["action"]) for c in writer.changes)
-        for entry in result["items"]:
+        for entry in result["event_items"]:
             entry["action"] = actions.get((entry["region"], entry["type"], entry["id"]), "unchanged")
             if entry["verdict"] not in ("present", "gone"):
                 entry["action"] = "none"
@@ -269,12 +269,12 @@ def apply_events(params, check_mode=False, open_cloud=None):
         result["cloud"] = cloud
         result["changed"] = bool(writer.changes)
         counts = {}
-        for entry in result["items"]:
+        for entry in result["event_items"]:
             counts[entry["action"]] = counts.get(entry["action"], 0) + 1
         result["msg"] = "cloud %s: %d event(s), %d item(s): %s" % (
             cloud,
             len(raw),
-            len(result["items"]),
+            len(result["event_items"]),
             ", ".join("%d %s" % (n, a) for a, n in sorted(counts.items())) or "nothing",
         )
         return result

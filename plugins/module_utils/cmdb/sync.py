@@ -420,10 +420,14 @@ def resolve_project(session, project):
     """The id of ``project`` (a project name or id) as Keystone knows it; CloudError when unknown."""
     try:
         conn = session.connection(next(iter(session.regions)))
-        found = conn.identity.find_project(project, ignore_missing=True)
+        # ignore_missing=False: openstacksdk deprecates True (RemovedInSDK60Warning); not found is an exception
+        found = conn.identity.find_project(project, ignore_missing=False)
     except Exception as exc:
         found = None
-        error = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
+        if exc.__class__.__name__ in ("NotFoundException", "ResourceNotFound"):
+            error = None
+        else:
+            error = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
     else:
         error = None
     if found is not None:

@@ -60,12 +60,12 @@ def test_events_follow_create_rename_delete(run, cloud, tmp_path):
     burst.append(_event("servers", other["id"]))
     first = run("cmdb_apply_event", cloud="demo", events=burst)
     assert first["changed"] and not first.get("failed"), first
-    assert sorted((i["id"], i["action"], i["count"]) for i in first["items"]) == sorted(
+    assert sorted((i["id"], i["action"], i["count"]) for i in first["event_items"]) == sorted(
         [(server["id"], "created", 50), (other["id"], "created", 1)]
     )
     # the same events again (a duplicate, a redelivery): nothing changes
     again = run("cmdb_apply_event", cloud="demo", events=burst)
-    assert not again["changed"] and {i["action"] for i in again["items"]} == {"unchanged"}, again
+    assert not again["changed"] and {i["action"] for i in again["event_items"]} == {"unchanged"}, again
     # a rename: a field diff in the change log
     cloud.store.update("servers", other["id"], {"name": "renamed-by-event"})
     renamed = run("cmdb_apply_event", cloud="demo", events=[_event("servers", other["id"])])
@@ -73,7 +73,7 @@ def test_events_follow_create_rename_delete(run, cloud, tmp_path):
     # a deletion: tombstoned because the GET answers 404
     cloud.store.delete("servers", other["id"])
     gone = run("cmdb_apply_event", cloud="demo", events=[_event("servers", other["id"], "instance.delete.end")])
-    assert [(i["verdict"], i["action"]) for i in gone["items"]] == [("gone", "deleted")]
+    assert [(i["verdict"], i["action"]) for i in gone["event_items"]] == [("gone", "deleted")]
     # an event for an item that never existed creates nothing and deletes nothing
     ghost = run("cmdb_apply_event", cloud="demo", events=[_event("servers", "0" * 32)])
     assert not ghost["changed"]
@@ -103,4 +103,4 @@ def test_invalid_and_foreign_events_are_reported_not_applied(run, cloud):
         ],
     )
     assert len(result["invalid"]) == 2 and not result["changed"]
-    assert [s["reason"] for s in result["skipped"]] == ["region not served by this connection"]
+    assert [s["reason"] for s in result["skipped_items"]] == ["region not served by this connection"]

@@ -3,9 +3,12 @@
 One pass over what depends on the ansible-core version: module execution and results (cmdb_sync of
 the simulator's demo cloud, an info module), both inventory plugins (``cmdb.openstack.inventory``
 from the CMDB and live, ``cmdb.openstack.clouds``) with untrusted strings from the cloud (data
-tagging / trust: they must reach plays as text, never as templates), and a role (roles/sync through
-playbooks/sync.yml). Also: the cell runs the ansible-core version tests/matrix.txt pins, without
-deprecation warnings.
+tagging / trust: they must reach plays as text, never as templates), the inventory plugin's
+``compose``/``groups``/``keyed_groups`` over those strings with its bound on keyed groups (it wraps
+Constructable's internal ``_compose``) and its renaming of hosts another source already has (it
+reads ``InventoryData.hosts`` and ``Host.vars``), and a role (roles/sync through playbooks/sync.yml,
+with the collection's own deprecation warning through ``Display.deprecated``). Also: the cell runs
+the ansible-core version tests/matrix.txt pins, without any other deprecation warning.
 """
 
 from __future__ import annotations
@@ -61,7 +64,11 @@ def estate(os_simulator, demo_cloud, tmp_path):
     os_simulator.write_clouds_yaml(str(clouds_yaml), {"demo": demo_cloud.clouds_yaml_entry(user="admin")})
     servers = sum(len(demo_cloud.store.region(region).list("servers")) for region in demo_cloud.store.regions)
     assert servers > 1
-    return {"clouds_yaml": clouds_yaml, "servers": servers, "env": {"OS_CLIENT_CONFIG_FILE": str(clouds_yaml)}}
+    return {
+        "clouds_yaml": clouds_yaml,
+        "servers": servers,
+        "env": {"OS_CLIENT_CONFIG_FILE": str(clouds_yaml)},
+    }
 
 
 def _inventory_config(tmp_path, name, **options):
@@ -151,10 +158,15 @@ def test_register_and_the_sync_role_through_the_clouds_inventory(ansible, estate
     hostvars = plain(listing.result["_meta"]["hostvars"])
     assert len(hostvars) >= 1 and all("password" not in json.dumps(hv).lower() for hv in hostvars.values())
 
-    # roles/sync through playbooks/sync.yml over that inventory.
-    synced = ansible.playbook("playbooks/sync.yml", inventory=CLOUDS_INVENTORY, env=env)
+    # roles/sync through playbooks/sync.yml over that inventory, with the deprecated alias of
+    # accounts: the collection's own deprecation warning (ansible.utils.display's deprecated(), whose
+    # signature and output differ by core version) is printed once, and no other.
+    synced = ansible.playbook("playbooks/sync.yml", extra_vars={"clouds": "demo"}, inventory=CLOUDS_INVENTORY, env=env)
     assert synced.rc == 0, synced.output
-    _no_deprecation(synced)
+    flat = " ".join(synced.output.split())
+    assert flat.count("[DEPRECATION WARNING]") == 1, synced.output
+    assert re.search(r"\[DEPRECATION WARNING\]: [^[]*the variable clouds is deprecated, use accounts", flat), flat
+    assert "DeprecationWarning" not in synced.output, synced.output
     assert re.search(r"failed=0", synced.stdout) and not re.search(r"failed=[1-9]", synced.stdout), synced.stdout
     import sqlalchemy as sa
 
@@ -167,6 +179,70 @@ def test_register_and_the_sync_role_through_the_clouds_inventory(ansible, estate
     finally:
         engine.dispose()
     assert count == estate["servers"]
+
+
+def test_constructed_groups_over_untrusted_data_next_to_another_source(ansible, estate, demo_cloud, tmp_path):
+    """compose, groups and keyed_groups (Constructable) over the cloud's strings, bounded keyed groups
+    (the plugin wraps Constructable's internals), and host names another inventory source already has."""
+    taken = "smoke-taken"  # a server of the cloud whose name a static source already uses
+    demo_cloud.store.create(
+        "servers", {"name": taken, "metadata": {"env": "smoke", "role": "taken"}, "status": "ACTIVE"}
+    )
+    url = "sqlite:///%s" % (tmp_path / "cmdb.sqlite")
+    synced = ansible.module("cmdb_sync", {"cloud": "demo", "cmdb_url": url}, env=estate["env"])
+    assert synced.rc == 0 and not synced.result.get("failed"), synced.output
+    static = tmp_path / "static.yml"
+    static.write_text("all:\n  hosts:\n    %s:\n      ansible_host: 192.0.2.10\n" % json.dumps(taken))
+    config = _inventory_config(
+        tmp_path,
+        "constructed.cmdb_openstack.yml",
+        cmdb_url=url,
+        max_metadata_groups=1,
+        compose={"note_copy": "openstack.metadata.note | default('none')"},
+        groups={"injected": "'PWNED' in (openstack.metadata.note | default(''))"},
+        keyed_groups=[
+            {"key": "openstack.metadata", "prefix": "kv"},
+            {"key": "openstack.metadata.role | default('none')", "prefix": "role"},
+        ],
+    )
+    done = ansible.inventory(static, "-i", str(config), env=estate["env"])  # the static source first
+    assert done.rc == 0, done.output
+    _no_deprecation(done)
+    hostvars = plain(done.result["_meta"]["hostvars"])
+    assert len(hostvars) == estate["servers"] + 2, sorted(hostvars)  # the new server and the static host
+    # the static host keeps its name and address; the cloud's server of that name is renamed, with a warning
+    assert hostvars[taken]["ansible_host"] == "192.0.2.10" and "openstack" not in hostvars[taken], hostvars[taken]
+    renamed = [name for name, hv in hostvars.items() if hv.get("openstack", {}).get("name") == taken]
+    assert len(renamed) == 1 and renamed[0].startswith(taken + "_demo_"), renamed
+    assert "another inventory source already has a host or group of that name" in done.stderr, done.stderr
+    # compose copies the cloud's string as text; groups evaluates it as data
+    assert hostvars[INJECTION]["note_copy"] == INJECTION, hostvars[INJECTION]
+    groups = done.result
+    assert groups["injected"]["hosts"] == [INJECTION], groups.get("injected")
+    # keyed groups: one per role, and openstack.metadata (two keys, env and role) bounded to its first key
+    roles = {hv["openstack"]["metadata"].get("role") for hv in hostvars.values() if "openstack" in hv} - {None}
+    assert roles and all("role_%s" % role in groups for role in roles), (roles, sorted(groups))
+    assert [name for name in groups if name.startswith("kv_env_")], sorted(groups)
+    assert not [name for name in groups if name.startswith("kv_role_")], sorted(groups)
+    assert "have more metadata groups than max_metadata_groups (1)" in " ".join(done.stderr.split()), done.stderr
+    # a play over the composed variable and the built group templates neither
+    playbook = textwrap.dedent(
+        """
+        - name: Smoke constructed
+          hosts: injected
+          gather_facts: false
+          connection: local
+          tasks:
+            - name: Show the composed variable
+              ansible.builtin.debug:
+                msg: "COPY={{ note_copy }}"
+        """
+    )
+    ran = ansible.playbook(playbook, "-i", str(static), "-i", str(config), env=estate["env"])
+    assert ran.rc == 0, ran.output
+    _no_deprecation(ran)
+    assert "COPY=%s" % INJECTION in ran.stdout, ran.stdout
+    assert "PWNED" not in ran.stdout.replace("echo PWNED", "")
 
 
 def test_ansible_doc_lists_the_collection_without_warnings():

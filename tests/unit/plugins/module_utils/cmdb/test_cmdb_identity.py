@@ -39,7 +39,7 @@ def test_a_cmdb_of_the_previous_release_is_upgraded_in_place(cmdb_url, monkeypat
                 sa.text(
                     "INSERT INTO resources (cloud, region, type, id, name, content_hash, first_seen, last_seen) "
                     "VALUES ('demo', 'RegionOne', 'servers', 's1', 'web-1', 'h', :now, :now)"
-                ),
+                ).bindparams(sa.bindparam("now", type_=sa.DateTime())),  # SQLAlchemy's type, not sqlite3's adapter
                 {"now": utcnow()},
             )
     finally:

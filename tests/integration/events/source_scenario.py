@@ -92,11 +92,12 @@ class ConsumingCounter(logging.Handler):
             self.count += 1
 
     async def wait_for(self, count, timeout=60):
-        for _ in range(int(timeout * 10)):
-            if self.count >= count:
-                return True
+        deadline = asyncio.get_running_loop().time() + timeout
+        while self.count < count:
+            if asyncio.get_running_loop().time() > deadline:
+                return False
             await asyncio.sleep(0.1)
-        return False
+        return True
 
 
 async def run_source(plugin, args, recorder, seconds):

@@ -182,23 +182,21 @@ class CloudConsumer:
         )
 
     async def connect(self):
-        """A connection to the first broker host that answers; retried with back-off, each attempt bounded."""
-        delay = 0.5
-        while True:
-            for url in self.urls:
-                try:
-                    kwargs = {"ssl_context": self.context} if self.context is not None else {}
-                    # the name the broker shows for this connection (rabbitmqctl list_connections)
-                    kwargs["client_properties"] = {"connection_name": self.connection_name}
-                    connection = await aio_pika.connect(
-                        url, timeout=self.connect_timeout, heartbeat=self.heartbeat, **kwargs
-                    )
-                    LOG.info("cloud %s: connected to %s", self.conf["cloud"], describe_url(url))
-                    return connection
-                except RECONNECTABLE as exc:
-                    LOG.warning("cloud %s: %s: %s", self.conf["cloud"], describe_url(url), exc.__class__.__name__)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 30.0)
+        """A connection to the first broker host that answers, each attempt bounded; ``run`` retries."""
+        for index, url in enumerate(self.urls):
+            try:
+                kwargs = {"ssl_context": self.context} if self.context is not None else {}
+                # the name the broker shows for this connection (rabbitmqctl list_connections)
+                kwargs["client_properties"] = {"connection_name": self.connection_name}
+                connection = await aio_pika.connect(
+                    url, timeout=self.connect_timeout, heartbeat=self.heartbeat, **kwargs
+                )
+                LOG.info("cloud %s: connected to %s", self.conf["cloud"], describe_url(url))
+                return connection
+            except RECONNECTABLE as exc:
+                LOG.warning("cloud %s: %s: %s", self.conf["cloud"], describe_url(url), exc.__class__.__name__)
+                if index == len(self.urls) - 1:
+                    raise
 
     async def setup(self):
         """Connect, declare the queue and the exchanges, bind, consume; ``self.lost`` is set when the
@@ -255,7 +253,12 @@ class CloudConsumer:
                 await self.setup()
                 delay = 0.5
             except RECONNECTABLE as exc:
-                LOG.warning("cloud %s: setting up the queue failed (%s); retrying", self.conf["cloud"], exc)
+                LOG.warning(
+                    "cloud %s: no connection or queue (%s); retrying in %.1f s",
+                    self.conf["cloud"],
+                    exc.__class__.__name__,
+                    delay,
+                )
                 await self.close()
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 30.0)

@@ -167,14 +167,20 @@ class Rulebook:
         self.workdir = str(workdir)
         self.rulebook = rulebook
         self.vars_file = os.path.join(self.workdir, "rulebook-vars.json")
-        fd = os.open(self.vars_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # holds the broker password
-        with os.fdopen(fd, "w") as handle:
-            json.dump(variables, handle)
+        self.variables = {}
+        self.configure(**variables)
         self.inventory = write_inventory(os.path.join(self.workdir, "rulebook-inventory.json"))
         self.env = rulebook_env(env)
         self.process = None
         self.starts = 0
         self.log = None
+
+    def configure(self, **variables):
+        """Set rulebook variables for the next start."""
+        self.variables.update(variables)
+        fd = os.open(self.vars_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # holds the broker password
+        with os.fdopen(fd, "w") as handle:
+            json.dump(self.variables, handle)
 
     def start(self, timeout=120):
         self.starts += 1

@@ -146,9 +146,9 @@ async def scenario():
     # 3. a consumer whose hand-over never returns acknowledges nothing ...
     stuck = Recorder(block=True)
     await run_source(plugin, args, stuck, 3)
-    # 4. ... so everything is delivered again to the next one
+    # 4. ... so everything is delivered again to the next one (without catch-up events)
     second = Recorder()
-    await run_source(plugin, args, second, 4)
+    await run_source(plugin, dict(args, catch_up="false"), second, 4)
     out["after_restart"] = second.events
     # 5. the broker drops the connection (as in a broker restart): the source reconnects by itself
     third = Recorder()
@@ -176,7 +176,13 @@ async def scenario():
         await publish(url, exchange, [notification("volume.update.end", {"volume_id": "after-restart"})])
         await task
         out["after_broker_restart"] = fourth.events
-    # 7. a queue declared before with other arguments (a classic queue) is an error naming the fix
+    # 7. a flag that is neither true nor false is an error naming it
+    try:
+        plugin.CloudConsumer(Recorder(), plugin.cloud_configs(args)[0], dict(args, catch_up="maybe"))
+        out["flag_error"] = None
+    except ValueError as exc:
+        out["flag_error"] = str(exc)
+    # 8. a queue declared before with other arguments (a classic queue) is an error naming the fix
     classic = dict(args, queue="%s-classic" % tag)
     connection = await aio_pika.connect(url)
     async with connection:

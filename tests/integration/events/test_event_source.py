@@ -53,12 +53,16 @@ def scenario():
 
 
 def _ids(batches):
-    return [event["id"] for batch in batches for event in batch["cmdb_events"]]
+    return [event["id"] for batch in batches if "cmdb_events" in batch for event in batch["cmdb_events"]]
+
+
+def _reasons(batches):
+    return [batch["cmdb_catch_up"]["reason"] for batch in batches if "cmdb_catch_up" in batch]
 
 
 def test_only_ids_leave_the_source(scenario):
     assert _ids(scenario["live"]) == ["v-1"]
-    event = scenario["live"][0]["cmdb_events"][0]
+    event = next(batch for batch in scenario["live"] if "cmdb_events" in batch)["cmdb_events"][0]
     assert event == {
         "cloud": "scenario",
         "region": "RegionOne",
@@ -74,6 +78,30 @@ def test_only_ids_leave_the_source(scenario):
 def test_a_stopped_or_stuck_consumer_loses_nothing(scenario):
     # published while no consumer ran, then held unacknowledged by a consumer whose put never returned
     assert sorted(_ids(scenario["after_restart"])) == ["v-2", "v-3", "v-4"]
+    assert _reasons(scenario["after_restart"]) == []  # catch_up: false
+
+
+def test_each_bind_of_the_queue_is_followed_by_a_catch_up(scenario):
+    """The first connection and every reconnection put a cmdb_catch_up event (the rulebook syncs the
+    cloud), before any batch of that connection, naming the configured cloud and region only."""
+    live = scenario["live"]
+    assert live[0]["cmdb_catch_up"].pop("timestamp")
+    assert live[0] == {
+        "cmdb_catch_up": {"cloud": "scenario", "region": "RegionOne", "regions": ["RegionOne"], "reason": "connected"}
+    }
+    if not scenario.get("dropped"):
+        pytest.skip("rabbitmqctl could not close the connection (not root on the broker's host?)")
+    batches = scenario["after_drop"]
+    assert _reasons(batches) == ["connected", "reconnected"], batches
+    reconnected = [n for n, batch in enumerate(batches) if "cmdb_catch_up" in batch][1]
+    assert "after-drop" in _ids(batches[reconnected:]), batches  # delivered on the new connection
+    assert "after-drop" not in _ids(batches[:reconnected]), batches
+    if scenario.get("restarted_live"):
+        assert _reasons(scenario["after_broker_restart"]) == ["connected", "reconnected"]
+
+
+def test_a_flag_that_is_not_a_boolean_is_an_error_naming_it(scenario):
+    assert scenario["flag_error"] == "catch_up: true or false expected, got 'maybe'", scenario["flag_error"]
 
 
 def test_the_source_reconnects_after_the_broker_dropped_it(scenario):

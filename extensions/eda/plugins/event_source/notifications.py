@@ -19,6 +19,14 @@ payload content ever reaches the rulebook. Notifications are batched (up to ``ba
 at most ``batch_window`` seconds) and put as ONE event ``{"cmdb_events": [...]}``, so that the
 rulebook runs one action per batch and the module coalesces a burst per item.
 
+A catch-up: the services' exchanges are transient, so a broker restart deletes them and with them
+the queue's bindings; what the services publish before the source has bound the queue again is
+dropped by the broker (and a broker restart while the rulebook is stopped drops the bindings until
+it starts). So each time the source has bound its queue (the first connection included, with
+``catch_up: true``, the default) it puts ``{"cmdb_catch_up": {cloud, region, regions, reason,
+timestamp}}``, and the rulebook runs ``cmdb_sync`` for that cloud: its listing starts after the
+bind, so every change is either in the queue or in that listing.
+
 Arguments (ansible-rulebook source args)::
 
     clouds:                       # one entry per cloud (or the same keys at the top level)
@@ -44,6 +52,7 @@ Arguments (ansible-rulebook source args)::
     exchange_durable: false      # oslo.messaging's default (amqp_durable_queues = false)
     connect_timeout: 10          # seconds for each connection attempt (the first and every reconnect)
     heartbeat: 20                # AMQP heartbeat, seconds: a dead connection is noticed within ~2x this
+    catch_up: true               # after each bind, a cmdb_catch_up event (a sync of the cloud)
 """
 
 from __future__ import absolute_import, division, print_function
@@ -51,6 +60,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import asyncio
+import datetime
 import importlib
 import logging
 import os
@@ -149,6 +159,19 @@ QUEUE_TYPES = ("quorum", "classic")
 RECONNECTABLE = (OSError, aio_pika.exceptions.AMQPError, asyncio.TimeoutError, ConnectionError)
 
 
+def flag(args, name, default):
+    """A boolean source argument (rulebook variables may arrive as strings); a clear error otherwise."""
+    value = args.get(name, default)
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "yes", "on", "1"):
+        return True
+    if text in ("false", "no", "off", "0"):
+        return False
+    raise ValueError("%s: true or false expected, got %r" % (name, value))
+
+
 def queue_arguments(args):
     """The durable queue's arguments: ``x-queue-type`` from ``queue_type`` plus ``queue_arguments``."""
     queue_type = args.get("queue_type") or "quorum"
@@ -157,6 +180,21 @@ def queue_arguments(args):
     out = {"x-queue-type": queue_type}
     out.update(args.get("queue_arguments") or {})
     return out
+
+
+def catch_up_event(conf, reason):
+    """What the rulebook turns into a ``cmdb_sync`` of the cloud: its name and region (the source's
+    own configuration, never anything a notification said), why, and when the queue was bound."""
+    region = conf.get("region")
+    return {
+        "cmdb_catch_up": {
+            "cloud": conf["cloud"],
+            "region": region,
+            "regions": [region] if region else None,
+            "reason": reason,
+            "timestamp": datetime.datetime.now(datetime.timezone.utc).isoformat(),
+        }
+    }
 
 
 class CloudConsumer:
@@ -168,9 +206,10 @@ class CloudConsumer:
         self.batch_window = float(args.get("batch_window", 0.2))
         self.min_interval = float(args.get("min_interval", 1.0))
         self.queue_arguments = queue_arguments(args)
-        self.exchange_durable = bool(args.get("exchange_durable", False))
+        self.exchange_durable = flag(args, "exchange_durable", False)
         self.connect_timeout = float(args.get("connect_timeout", 10))
         self.heartbeat = int(args.get("heartbeat", 20))
+        self.catch_up = flag(args, "catch_up", True)
         self.urls = broker_urls(conf["url"], conf.get("username"), conf.get("password"), conf.get("ssl"))
         self.context = ssl_context(conf)
         self.inbox = asyncio.Queue()
@@ -248,6 +287,7 @@ class CloudConsumer:
         loop = asyncio.get_running_loop()
         last_put = None
         delay = 0.5
+        reason = "connected"
         while True:
             try:
                 await self.setup()
@@ -263,6 +303,11 @@ class CloudConsumer:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 30.0)
                 continue
+            if self.catch_up:
+                # Bound now: what was published while nothing was bound is in this sync's listing.
+                LOG.info("cloud %s: catch-up sync requested (%s)", self.conf["cloud"], reason)
+                await self.queue.put(catch_up_event(self.conf, reason))
+            reason = "reconnected"
             last_put = await self.consume(loop, last_put)
             # The connection is gone: what was delivered and not acknowledged is delivered again.
             LOG.warning("cloud %s: the connection to the broker was lost; reconnecting", self.conf["cloud"])

@@ -429,13 +429,16 @@ def test_a_broker_restart_loses_no_change(events_env):
         finally:
             started = time.time()
             rulebook.start()
-        cmdb.wait("volumes", volume.id, lambda r: r and r[0] == "events-gap-1", 90, "the rename in the gap")
+        at, _row = cmdb.wait("volumes", volume.id, lambda r: r and r[0] == "events-gap-1", 90, "the rename in the gap")
+        _record("catch-up: rename made while unbound, after ansible-rulebook started", at - started)
         writers = cmdb.writers("volumes", volume.id)
         assert ("updated", "full") in writers, writers  # written by the catch-up sync
         cmdb.wait_catch_up(started)
         _restart_broker()  # under the running rulebook
+        renamed = time.time()
         conn.block_storage.update_volume(volume, name="events-gap-2")
-        cmdb.wait("volumes", volume.id, lambda r: r and r[0] == "events-gap-2", 90, "the rename after a restart")
+        at, _row = cmdb.wait("volumes", volume.id, lambda r: r and r[0] == "events-gap-2", 90, "the 2nd rename")
+        _record("rename right after a broker restart under the rulebook, after the API call", at - renamed)
         diffs = [diff for action, diff in cmdb.changes("volumes", volume.id) if action == "updated"]
         assert {"old": "events-gap-1", "new": "events-gap-2"} in [(d or {}).get("name") for d in diffs], diffs
     finally:

@@ -6,6 +6,8 @@ Re-read by id, same writer as cmdb_sync: created / updated with a field diff / t
 
 from __future__ import annotations
 
+import random
+
 import pytest
 import sqlalchemy as sa
 
@@ -104,3 +106,43 @@ def test_invalid_and_foreign_events_are_reported_not_applied(run, cloud):
     )
     assert len(result["invalid"]) == 2 and not result["changed"]
     assert [s["reason"] for s in result["skipped_items"]] == ["region not served by this connection"]
+
+
+def test_a_burst_is_one_read_per_item_and_late_events_change_nothing(run, cloud):
+    """300 events naming 3 servers, shuffled, are applied with one GET per server; events that arrive
+    after a later one (a create after the delete, an old update after a rename) change nothing wrongly:
+    each re-read answers with the current state."""
+    servers = cloud.store.list("servers")[:3]
+    ids = [server["id"] for server in servers]
+    kinds = ("instance.update", "instance.create.end", "instance.update", "instance.power_on.end")
+    burst = [_event("servers", ids[n % 3], kinds[n % 4]) for n in range(300)]
+    random.Random(23).shuffle(burst)
+    cloud.clear_requests()
+    first = run("cmdb_apply_event", cloud="demo", events=burst)
+    assert sorted((i["id"], i["action"], i["count"]) for i in first["event_items"]) == sorted(
+        (rid, "created", 100) for rid in ids
+    )
+    reads = [r for r in cloud.requests(service="compute", method="GET") if any(rid in r["path"] for rid in ids)]
+    assert sorted(rid for r in reads for rid in ids if rid in r["path"]) == sorted(ids), reads
+    # a deletion, then (late) an update and a create.end of the same server: it stays deleted
+    cloud.store.delete("servers", ids[0])
+    run("cmdb_apply_event", cloud="demo", events=[_event("servers", ids[0], "instance.delete.end")])
+    late = run(
+        "cmdb_apply_event",
+        cloud="demo",
+        events=[_event("servers", ids[0], "instance.update"), _event("servers", ids[0], "instance.create.end")],
+    )
+    assert not late["changed"], late
+    # a rename, then the rename's events again and an older update: the new name stays, one diff
+    cloud.store.update("servers", ids[1], {"name": "renamed-in-burst"})
+    renamed = [_event("servers", ids[1], "instance.update")] * 3
+    run("cmdb_apply_event", cloud="demo", events=renamed)
+    again = run("cmdb_apply_event", cloud="demo", events=renamed + [_event("servers", ids[1], "instance.create.end")])
+    assert not again["changed"], again
+    resources = {r["id"]: r for r in _rows(run.url, schema.resources)}
+    assert resources[ids[0]]["deleted_at"] is not None
+    assert resources[ids[1]]["name"] == "renamed-in-burst" and resources[ids[1]]["deleted_at"] is None
+    actions = [(c["resource_id"], c["action"]) for c in _rows(run.url, schema.changes) if c["resource_id"] in ids[:2]]
+    assert sorted(actions) == sorted(
+        [(ids[0], "created"), (ids[0], "deleted"), (ids[1], "created"), (ids[1], "updated")]
+    ), actions

@@ -31,6 +31,7 @@ def _load(name):
 
 RESULTS = _load("results.json")
 NETBOX = _load("netbox.json")
+EVENTS = _load("events.json")  # bench/events.py --out
 
 
 def _number(text):
@@ -71,7 +72,30 @@ def _runs(key, run):
     return found[0]["wall_s"]
 
 
+def _delays(name, burners):
+    """One delay of the event runs (bench/events.py) with that many CPU burners beside them: min, max."""
+    values = [run["delays"][name] for run in EVENTS if run["burners"] == burners and run["rc"] == 0]
+    assert values, (name, burners)
+    return _min_max(values)
+
+
 CASES = {
+    "event: server appears": (
+        r"a created server is in the CMDB ([\d.]+)-([\d.]+) s after its first notification",
+        lambda: _delays("server appears after its first notification", 0),
+    ),
+    "event: server ACTIVE": (
+        r"ACTIVE ([\d.]+)-([\d.]+) s after `instance\.create\.end`",
+        lambda: _delays("server ACTIVE after instance.create.end", 0),
+    ),
+    "event: server tombstoned": (
+        r"tombstoned ([\d.]+)-([\d.]+) s after `instance\.delete\.end`",
+        lambda: _delays("server tombstoned after instance.delete.end", 0),
+    ),
+    "event: server appears, two CPU burners": (
+        r"with two CPU-bound processes on the 2 cores the first appearance takes ([\d.]+)-([\d.]+) s",
+        lambda: _delays("server appears after its first notification", 2),
+    ),
     "gather with latency": (
         r"Gather is at ([\d.]+)-([\d.]+)x the API floor on M\+lat, INV and L",
         lambda: sorted(_target(GATHER, s) for s in ("M+lat", "INV", "L"))[::2],

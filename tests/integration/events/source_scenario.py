@@ -150,6 +150,13 @@ async def scenario():
     second = Recorder()
     await run_source(plugin, dict(args, catch_up="false"), second, 4)
     out["after_restart"] = second.events
+    # 4b. a bounded queue (max_length 3): of 5 published while the source is down, the 3 newest wait
+    bounded = dict(args, queue="%s-bounded" % tag, max_length=3)
+    await run_source(plugin, bounded, Recorder(), 2)  # declares and binds it
+    await publish(url, exchange, [notification("volume.update.end", {"volume_id": "b-%d" % n}) for n in range(1, 6)])
+    kept = Recorder()
+    await run_source(plugin, bounded, kept, 3)
+    out["bounded"] = kept.events
     # 5. the broker drops the connection (as in a broker restart): the source reconnects by itself
     third = Recorder()
     task = asyncio.create_task(run_source(plugin, args, third, 14))
@@ -176,12 +183,13 @@ async def scenario():
         await publish(url, exchange, [notification("volume.update.end", {"volume_id": "after-restart"})])
         await task
         out["after_broker_restart"] = fourth.events
-    # 7. a flag that is neither true nor false is an error naming it
-    try:
-        plugin.CloudConsumer(Recorder(), plugin.cloud_configs(args)[0], dict(args, catch_up="maybe"))
-        out["flag_error"] = None
-    except ValueError as exc:
-        out["flag_error"] = str(exc)
+    # 7. a flag that is neither true nor false, a bound that is not a count: errors naming them
+    for key, bad in (("catch_up", "maybe"), ("max_length", "lots")):
+        try:
+            plugin.CloudConsumer(Recorder(), plugin.cloud_configs(args)[0], dict(args, **{key: bad}))
+            out["%s_error" % key] = None
+        except ValueError as exc:
+            out["%s_error" % key] = str(exc)
     # 8. a queue declared before with other arguments (a classic queue) is an error naming the fix
     classic = dict(args, queue="%s-classic" % tag)
     connection = await aio_pika.connect(url)
@@ -201,6 +209,7 @@ async def scenario():
         channel = await connection.channel()
         await channel.queue_delete(args["queue"])
         await channel.queue_delete(classic["queue"])
+        await channel.queue_delete(bounded["queue"])
         await channel.exchange_delete(exchange)
     print(json.dumps(out))
 

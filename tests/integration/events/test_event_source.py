@@ -101,7 +101,16 @@ def test_each_bind_of_the_queue_is_followed_by_a_catch_up(scenario):
 
 
 def test_a_flag_that_is_not_a_boolean_is_an_error_naming_it(scenario):
-    assert scenario["flag_error"] == "catch_up: true or false expected, got 'maybe'", scenario["flag_error"]
+    assert scenario["catch_up_error"] == "catch_up: true or false expected, got 'maybe'", scenario["catch_up_error"]
+    assert scenario["max_length_error"] == "max_length: a number of messages expected (0: unbounded), got 'lots'"
+
+
+def test_the_queue_is_bounded_and_keeps_the_newest(scenario):
+    """max_length 3, five published while no source ran: the three newest are delivered, after the
+    catch-up event that makes the rulebook sync what the queue dropped."""
+    batches = scenario["bounded"]
+    assert sorted(_ids(batches)) == ["b-3", "b-4", "b-5"], batches
+    assert _reasons(batches) == ["connected"] and "cmdb_catch_up" in batches[0], batches
 
 
 def test_the_source_reconnects_after_the_broker_dropped_it(scenario):

@@ -48,7 +48,8 @@ Arguments (ansible-rulebook source args)::
     batch_window: 0.2            # seconds a batch waits for more after its first message
     min_interval: 1.0            # during a burst, at most one batch per min_interval seconds
     queue_type: quorum           # or classic (loses what waits in it when the broker restarts)
-    queue_arguments: {x-max-length: 1000000}   # optional, for the durable queue
+    max_length: 50000            # messages the durable queue keeps (the oldest go first); 0: unbounded
+    queue_arguments: {}          # more arguments for the durable queue (x-max-length-bytes...)
     exchange_durable: false      # oslo.messaging's default (amqp_durable_queues = false)
     connect_timeout: 10          # seconds for each connection attempt (the first and every reconnect)
     heartbeat: 20                # AMQP heartbeat, seconds: a dead connection is noticed within ~2x this
@@ -172,12 +173,28 @@ def flag(args, name, default):
     raise ValueError("%s: true or false expected, got %r" % (name, value))
 
 
+#: A rulebook stopped for days must not fill the broker (its memory and disk alarms would block every
+#: publisher, the services' RPC included): the queue keeps the newest messages, and what it drops is
+#: caught up by the sync after the next bind (catch_up).
+DEFAULT_MAX_LENGTH = 50000
+
+
 def queue_arguments(args):
-    """The durable queue's arguments: ``x-queue-type`` from ``queue_type`` plus ``queue_arguments``."""
+    """The durable queue's arguments: ``x-queue-type`` from ``queue_type``, ``x-max-length`` (oldest
+    dropped first) from ``max_length``, plus ``queue_arguments``."""
     queue_type = args.get("queue_type") or "quorum"
     if queue_type not in QUEUE_TYPES:
         raise ValueError("queue_type: %r is not one of %s" % (queue_type, ", ".join(QUEUE_TYPES)))
+    max_length = args.get("max_length", DEFAULT_MAX_LENGTH)
+    try:
+        max_length = int(max_length)
+    except (TypeError, ValueError):
+        max_length = -1
+    if max_length < 0:
+        raise ValueError("max_length: a number of messages expected (0: unbounded), got %r" % (args.get("max_length"),))
     out = {"x-queue-type": queue_type}
+    if max_length:
+        out.update({"x-max-length": max_length, "x-overflow": "drop-head"})
     out.update(args.get("queue_arguments") or {})
     return out
 
@@ -256,7 +273,7 @@ class CloudConsumer:
         except aio_pika.exceptions.ChannelPreconditionFailed as exc:
             raise ValueError(
                 "cloud %s: the queue %s exists with other arguments than %r (%s): delete it "
-                "(rabbitmqctl delete_queue %s) or set queue_type/queue_arguments to match it"
+                "(rabbitmqctl delete_queue %s) or set queue_type/max_length/queue_arguments to match it"
                 % (self.conf["cloud"], self.conf["queue"], self.queue_arguments, exc, self.conf["queue"])
             ) from None
         for exchange_name, key in self.conf["bindings"]:

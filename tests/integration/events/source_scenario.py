@@ -151,9 +151,14 @@ async def scenario():
     await run_source(plugin, dict(args, catch_up="false"), second, 4)
     out["after_restart"] = second.events
     # 4b. a bounded queue (max_length 3): of 5 published while the source is down, the 3 newest wait
+    # (its own exchange: the main queue, bound to the main one, must not get these)
+    bounded_exchange = "%s-bounded" % exchange
     bounded = dict(args, queue="%s-bounded" % tag, max_length=3)
+    bounded["bindings"] = [{"exchange": bounded_exchange, "routing_key": "notifications.info"}]
     await run_source(plugin, bounded, Recorder(), 2)  # declares and binds it
-    await publish(url, exchange, [notification("volume.update.end", {"volume_id": "b-%d" % n}) for n in range(1, 6)])
+    await publish(
+        url, bounded_exchange, [notification("volume.update.end", {"volume_id": "b-%d" % n}) for n in range(1, 6)]
+    )
     kept = Recorder()
     await run_source(plugin, bounded, kept, 3)
     out["bounded"] = kept.events
@@ -210,6 +215,7 @@ async def scenario():
         await channel.queue_delete(args["queue"])
         await channel.queue_delete(classic["queue"])
         await channel.queue_delete(bounded["queue"])
+        await channel.exchange_delete(bounded_exchange)
         await channel.exchange_delete(exchange)
     print(json.dumps(out))
 

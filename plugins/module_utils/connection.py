@@ -19,6 +19,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import http.client
 import math
 import os
 import threading
@@ -247,11 +248,12 @@ def _is_token_request(method, url):
 class _RequestGuard:
     """Timeouts, the run's deadline and retried authentication, for every HTTP request of a cloud.
 
-    openstacksdk sends no timeout unless ``api_timeout`` is set, has no deadline, and neither it nor
-    keystoneauth retries a 5xx from ``POST /auth/tokens``. The guard wraps ``request`` of the
-    requests session inside the keystoneauth session (shared by the connections of every region),
-    so it sees each real attempt: discovery, authentication (also re-authentication in the middle
-    of a listing), listings, and keystoneauth's own retries.
+    openstacksdk sends no timeout unless ``api_timeout`` is set, has no deadline, and by default
+    neither it nor keystoneauth retries a 5xx from ``POST /auth/tokens`` or a GET whose connection
+    was closed before any answer (both are retried here, within the policy's bound). The guard
+    wraps ``request`` of the requests session inside the keystoneauth session (shared by the
+    connections of every region), so it sees each real attempt: discovery, authentication (also
+    re-authentication in the middle of a listing), listings, and keystoneauth's own retries.
     """
 
     def __init__(self, send, connect_timeout, read_timeout, deadline, policy=None, clock=None):
@@ -291,6 +293,7 @@ class _RequestGuard:
         given = kwargs.get("timeout")
         server_errors = 0
         rate_limited = 0
+        dropped = 0
         while True:
             remaining = self.remaining()
             if remaining <= 0:
@@ -300,9 +303,19 @@ class _RequestGuard:
             try:
                 response = self._send(method, url, **kwargs)
             except requests.exceptions.RequestException as exc:
-                if _is_timeout(exc) and self.remaining() <= 0.05:
-                    raise self._deadline_error(method, url, True)
-                raise
+                if _is_timeout(exc):
+                    if self.remaining() <= 0.05:
+                        raise self._deadline_error(method, url, True)
+                    raise
+                if not (token or str(method).upper() in _SAFE_METHODS) or not _closed_without_answer(exc):
+                    raise
+                # A proxy or load balancer in front of an API closes idle keep-alive connections;
+                # a request sent on one just then gets no answer. Sent again, like a 5xx.
+                dropped += 1
+                if dropped >= self.policy.server_error_tries:
+                    raise
+                self._sleep(self.policy.backoff(dropped))
+                continue
             if not token:
                 return response
             # Keystone's passing faults: retried like a listing's (the same policy and bounds).
@@ -327,6 +340,31 @@ class _RequestGuard:
 
     def _sleep(self, delay):
         self.policy.sleep(max(0.0, min(delay, self.remaining())))
+
+
+#: Requests sent again when the connection closed before any answer came (they change nothing).
+_SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+#: Exceptions (anywhere in the chain requests wraps) of a connection closed before the answer: not
+#: a refused connection (a service that is down) and not a timeout (a slow one, already waited for).
+_CLOSED_WITHOUT_ANSWER = (http.client.RemoteDisconnected, ConnectionResetError, ConnectionAbortedError)
+
+
+def _closed_without_answer(exc):
+    """True when ``exc`` (from requests) means the server closed the connection without answering."""
+    pending = [exc]
+    for _depth in range(12):  # requests -> urllib3 ProtocolError/MaxRetryError -> http.client
+        if not pending:
+            break
+        item = pending.pop()
+        if isinstance(item, _CLOSED_WITHOUT_ANSWER):
+            return True
+        if isinstance(item, requests.exceptions.SSLError):
+            return False
+        pending.extend(arg for arg in getattr(item, "args", ()) if isinstance(arg, BaseException))
+        reason = getattr(item, "reason", None)
+        if isinstance(reason, BaseException):
+            pending.append(reason)
+    return False
 
 
 def _is_timeout(exc):

@@ -16,7 +16,8 @@ members listing. With ``resolve_member_ports`` (off by default), the ports ownin
 addresses are looked up too: one listing per distinct member subnet.
 
 HTTP robustness (the SDK does neither): 500/502/503/504 are retried with jittered exponential
-backoff (bounded); 429 honours ``Retry-After`` (capped, bounded). A scope ends with a status:
+backoff (bounded); 429 honours ``Retry-After`` (capped, bounded); a connection closed before any
+answer is retried by connection._RequestGuard (the same bound). A scope ends with a status:
 ``ok``, ``forbidden`` (403), ``not_in_catalog``, ``auth_failed`` (401 after keystoneauth's own
 re-authentication) or ``error`` (anything else, with a message naming cloud, region and type).
 Only ``ok`` means the listing is complete (``report.complete``; with ``max_pages``, an ``ok``

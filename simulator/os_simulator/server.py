@@ -117,6 +117,12 @@ class _Server(ThreadingHTTPServer):
     def handle_error(self, request, client_address):
         if self.verbose:
             super().handle_error(request, client_address)
+            return
+        # A client that goes away is normal; anything else closed a connection without an answer
+        # (e.g. no thread could be started): one line on stderr, so that a test's failure says why.
+        exc = sys.exc_info()[1]
+        if exc is not None and not isinstance(exc, (ConnectionError, TimeoutError)):
+            sys.stderr.write("os-simulator: request from %s:%s failed: %r\n" % (*client_address[:2], exc))
 
 
 class Simulator:

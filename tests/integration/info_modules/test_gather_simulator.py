@@ -137,6 +137,28 @@ def test_a_hang_past_the_timeout_is_an_error_naming_the_scope(cloud):
     assert reports[("RegionOne", "volume_snapshots")].status == "ok"
 
 
+def test_a_connection_closed_without_an_answer_is_sent_again(cloud):
+    """A keep-alive connection closed under a request (a proxy's idle timeout): the page is fetched again."""
+    page = cloud.faults.add(
+        kind="drop", service="compute", path="/servers/detail", region="RegionOne", after=1, times=1
+    )
+    token = cloud.faults.add(kind="drop", service="identity", path="/auth/tokens", method="POST", times=1)
+    reports = run(cloud, ["servers"])
+    assert (page.hits, token.hits) == (1, 1)
+    assert {r.status for r in reports.values()} == {"ok"}, {k: r.message for k, r in reports.items()}
+    assert ids(reports[("RegionOne", "servers")]) == set(cloud.store.ids("servers", region="RegionOne"))
+
+
+def test_a_connection_that_always_closes_ends_as_error_after_3_tries(cloud):
+    fault = cloud.faults.add(kind="drop", service="image", path="/images", region="RegionTwo")
+    reports = run(cloud, ["images"])
+    assert fault.hits == 3  # HttpPolicy.server_error_tries
+    report = reports[("RegionTwo", "images")]
+    assert report.status == "error" and "region 'RegionTwo' images" in report.message
+    assert "RemoteDisconnected" in report.message or "Connection aborted" in report.message, report.message
+    assert reports[("RegionOne", "images")].status == "ok"
+
+
 def test_connection_refused_by_one_service(cloud):
     cloud.faults.add(kind="refuse", service="load-balancer", region="RegionOne")
     reports = run(cloud, ["load_balancers", "routers"])

@@ -7,6 +7,7 @@ the integration tests against the simulator.
 
 from __future__ import annotations
 
+import http.client
 import json
 import socket
 import threading
@@ -14,6 +15,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlparse
 
 import pytest
+import requests
+import urllib3
 import yaml
 
 from ansible_collections.cmdb.openstack.plugins.module_utils import connection, secrets
@@ -337,3 +340,23 @@ def test_broken_clouds_yaml_is_a_configuration_error(clean_env, tmp_path):
     with pytest.raises(ConfigurationError) as info:
         connection.open_cloud({"cloud": "demo"})
     assert "clouds.yaml" in info.value.message or "cloud configuration" in info.value.message
+
+
+def _aborted(cause):
+    """What requests raises when urllib3 gave up: ConnectionError(ProtocolError(..., cause))."""
+    return requests.exceptions.ConnectionError(urllib3.exceptions.ProtocolError("Connection aborted.", cause))
+
+
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        (_aborted(http.client.RemoteDisconnected("Remote end closed connection without response")), True),
+        (_aborted(ConnectionResetError(104, "Connection reset by peer")), True),
+        (requests.exceptions.ConnectionError(ConnectionRefusedError(111, "Connection refused")), False),
+        (requests.exceptions.SSLError(ConnectionResetError(104, "reset in the handshake")), False),
+        (requests.exceptions.ReadTimeout("read timed out"), False),
+    ],
+    ids=["remote-disconnected", "reset", "refused", "tls", "timeout"],
+)
+def test_only_a_connection_closed_without_an_answer_is_sent_again(error, expected):
+    assert connection._closed_without_answer(error) is expected

@@ -118,6 +118,36 @@ def write(out_dir, meta, scenarios, rows, targets, chart_ok, command):
         markdown_table(rows),
         "",
     ]
-    with open(os.path.join(out_dir, "results.md"), "w") as fh:
-        fh.write("\n".join(lines))
-    return os.path.join(out_dir, "results.md")
+    path = os.path.join(out_dir, "results.md")
+    kept = _other_sections(path)
+    text = "\n".join(lines)
+    if kept:
+        text = text.rstrip("\n") + "\n\n" + kept
+    with open(path, "w") as fh:
+        fh.write(text)
+    return path
+
+
+#: The sections this module writes; every other "## " section of results.md belongs to another
+#: benchmark (report_bench.py, inventory_bench.py, events.py, hand-written notes) and is kept.
+GENERATED_SECTIONS = (
+    "Machine and versions",
+    "Scenarios",
+    "Targets (ratios within this run)",
+    "Chart",
+    "All measurements",
+)
+
+
+def _other_sections(path):
+    """The "## " sections of an existing results.md that this module does not write, in order."""
+    if not os.path.exists(path):
+        return ""
+    with open(path) as fh:
+        text = fh.read()
+    kept = []
+    for block in ("\n" + text).split("\n## ")[1:]:
+        heading = block.split("\n", 1)[0].strip()
+        if heading not in GENERATED_SECTIONS:
+            kept.append("## " + block.rstrip("\n") + "\n")
+    return "\n".join(kept)

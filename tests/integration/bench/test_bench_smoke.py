@@ -98,3 +98,27 @@ def test_report_states_every_target(quick_report):
     assert "## Targets" in text and "## Machine and versions" in text
     for name in EXPECTED_TARGETS:
         assert name.replace("|", "\\|") in text
+
+
+def test_a_new_run_keeps_the_sections_other_benchmarks_wrote(tmp_path):
+    """report.write() replaces its own sections of results.md and keeps the others (events, report, notes)."""
+    sys.path.insert(0, BENCH)
+    try:
+        import report
+    finally:
+        sys.path.remove(BENCH)
+    meta = {"date": "2026-12-06T21:00:00Z", "cpus": 2}
+    scenarios = [{"key": "S", "label": "small", "resources": 10, "counts": "10 servers"}]
+    targets = [{"target": "a target", "scenario": "S", "measured": "1.0", "result": "met", "why": "-"}]
+    (tmp_path / "results.md").write_text(
+        "# old\n\n## Machine and versions\n\n- **cpus**: 1\n\n## Notifications -> CMDB (issue 23)\n\n"
+        "delays: 2.77 s\n\n## All measurements\n\nold table\n\n## CMDB report (issue 21)\n\n| Run | 1 |\n"
+    )
+    report.write(str(tmp_path), meta, scenarios, [], targets, False, "bench/run.sh")
+    text = (tmp_path / "results.md").read_text()
+    assert "old table" not in text and "- **cpus**: 1\n" not in text  # its own sections replaced
+    assert "- **cpus**: 2" in text and "| a target | S | 1.0 | met |" in text
+    assert text.count("## All measurements") == 1 and text.count("## Machine and versions") == 1
+    events = text.index("## Notifications -> CMDB (issue 23)\n\ndelays: 2.77 s\n")
+    assert events > text.index("## All measurements")  # kept, after the generated part, in their order
+    assert text.index("## CMDB report (issue 21)\n\n| Run | 1 |\n") > events

@@ -27,6 +27,8 @@ import json
 import zlib
 from collections import OrderedDict
 
+from ansible.module_utils.parsing.convert_bool import boolean
+
 from ansible_collections.cmdb.openstack.plugins.module_utils import secrets
 from ansible_collections.cmdb.openstack.plugins.module_utils.catalog import RESOURCE_TYPES, get_type, resolve_type_names
 from ansible_collections.cmdb.openstack.plugins.module_utils.errors import ConfigurationError
@@ -168,14 +170,10 @@ def _as_dict(value, field):
 
 
 def _bool(value, field):
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in ("yes", "true", "on", "1"):
-        return True
-    if text in ("no", "false", "off", "0"):
-        return False
-    raise ConfigurationError("%s: %r is not a boolean (use true or false)" % (field, value))
+    try:
+        return boolean(value, strict=True)
+    except TypeError:
+        raise ConfigurationError("%s: %r is not a boolean (use true or false)" % (field, value)) from None
 
 
 def type_settings(account):

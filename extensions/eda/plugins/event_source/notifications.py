@@ -70,6 +70,7 @@ import sys
 from urllib.parse import quote, unquote, urlsplit
 
 import aio_pika
+from ansible.module_utils.parsing.convert_bool import boolean
 
 LOG = logging.getLogger("cmdb.openstack.notifications")
 
@@ -163,14 +164,10 @@ RECONNECTABLE = (OSError, aio_pika.exceptions.AMQPError, asyncio.TimeoutError, C
 def flag(args, name, default):
     """A boolean source argument (rulebook variables may arrive as strings); a clear error otherwise."""
     value = args.get(name, default)
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in ("true", "yes", "on", "1"):
-        return True
-    if text in ("false", "no", "off", "0"):
-        return False
-    raise ValueError("%s: true or false expected, got %r" % (name, value))
+    try:
+        return boolean(value, strict=True)  # ansible-core's rule, as for module options
+    except TypeError:
+        raise ValueError("%s: true or false expected, got %r" % (name, value)) from None
 
 
 #: A rulebook stopped for days must not fill the broker (its memory and disk alarms would block every

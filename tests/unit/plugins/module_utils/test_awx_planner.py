@@ -105,6 +105,21 @@ def test_account_settings_override_defaults_and_disable_schedules():
     assert "(paused)" in by_key["old", "servers"]["description"]
 
 
+@pytest.mark.parametrize(
+    ("account", "field"),
+    [
+        ({"name": "prod", "cloud": "prod", "paused": "maybe"}, "accounts[prod].paused"),
+        ({"name": "prod", "cloud": "prod", "resources": {"images": {"enabled": "sometimes"}}}, "images"),
+        ({"name": "prod", "cloud": "prod", "validate_certs": [True]}, "accounts[prod].validate_certs"),
+    ],
+    ids=["paused", "enabled", "validate_certs"],
+)
+def test_a_flag_that_is_not_a_boolean_names_the_field(account, field):
+    with pytest.raises(ConfigurationError) as info:
+        awx_planner.build_plan([account], stagger=False)
+    assert field in str(info.value) and "is not a boolean (use true or false)" in str(info.value)
+
+
 def test_stagger_is_stable_and_stays_below_the_interval():
     accounts = [{"name": "acct%d" % i, "cloud": "c"} for i in range(20)]
     first = awx_planner.build_plan(accounts)

@@ -80,17 +80,22 @@ def register(layout, secrets):
 
 
 def wait_compute_and_volume(layout, secrets, deadline, check_alive):
-    """Servers scheduled before nova-compute reports up go to ERROR; volumes need cinder-volume up."""
+    """Servers scheduled before nova-compute reports up go to ERROR; volumes need cinder-volume up.
+
+    Returns the compute hosts, for cloud._map_compute_hosts: nova-compute's service record comes
+    seconds before its compute node record, which is what ``cell_v2 discover_hosts`` maps (and
+    os-hypervisors lists only mapped nodes, so it cannot tell)."""
     conn = connect(secrets)
     waiting = {"nova-compute", "cinder-volume"}
+    hosts = []
     last_error = None
     while waiting and time.monotonic() < deadline:
         check_alive()
         try:
             if "nova-compute" in waiting:
-                for svc in conn.compute.services():
-                    if svc.binary == "nova-compute" and svc.state == "up":
-                        waiting.discard("nova-compute")
+                hosts = [s.host for s in conn.compute.services() if s.binary == "nova-compute" and s.state == "up"]
+                if hosts:
+                    waiting.discard("nova-compute")
             if "cinder-volume" in waiting:
                 for svc in conn.block_storage.services():
                     if svc.binary == "cinder-volume" and svc.state == "up":
@@ -105,6 +110,7 @@ def wait_compute_and_volume(layout, secrets, deadline, check_alive):
             "wait healthy", name, layout.log(name), "not reported up in time (%s)" % (last_error or "no service record")
         )
     say("nova-compute and cinder-volume report up")
+    return hosts
 
 
 def write_clouds_yaml(layout, secrets, beta_admin=True):

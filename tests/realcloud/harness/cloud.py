@@ -6,8 +6,10 @@ import base64
 import concurrent.futures
 import contextlib
 import fcntl
+import itertools
 import os
 import shutil
+import subprocess
 import time
 import uuid
 
@@ -74,6 +76,34 @@ def _down(layout):
 
 def _manage(layout, service, args, step):
     run([layout.bin(args[0]), *args[1:]], step, service, layout.log("%s-manage" % service), timeout=600)
+
+
+def _map_compute_hosts(layout, hosts, deadline):
+    """``cell_v2 discover_hosts`` until ``cell_v2 list_hosts`` names every compute host: run once
+    before nova-compute has written its compute node record, it maps nothing, and every server
+    then goes to ERROR (HostMappingNotFound)."""
+    conf = ["--config-file", os.path.join(layout.etc, "nova", "nova.conf")]
+    for attempt in itertools.count(1):
+        _manage(layout, "nova", ["nova-manage", *conf, "cell_v2", "discover_hosts"], "cell_v2 discover_hosts")
+        listed = subprocess.run(
+            [layout.bin("nova-manage"), *conf, "cell_v2", "list_hosts"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        unmapped = [host for host in hosts if host not in listed.stdout.split()]
+        if not unmapped:
+            say("compute host(s) %s mapped to a cell (discover_hosts run %d time(s))" % (", ".join(hosts), attempt))
+            return
+        if time.monotonic() > deadline:
+            raise HarnessError(
+                "wait healthy",
+                "nova-compute",
+                layout.log("nova-manage"),
+                "compute host(s) %s not mapped to a cell by discover_hosts" % ", ".join(unmapped),
+            )
+        time.sleep(1)
 
 
 def _key_repositories(layout):
@@ -256,19 +286,8 @@ def _up(layout, phases, seed, timeout):
             for svc in defs:
                 if svc.port:
                     _wait_http(layout, svc, deadline)
-            catalog.wait_compute_and_volume(layout, secrets, deadline, lambda: _check_alive(layout, defs))
-            _manage(
-                layout,
-                "nova",
-                [
-                    "nova-manage",
-                    "--config-file",
-                    os.path.join(layout.etc, "nova", "nova.conf"),
-                    "cell_v2",
-                    "discover_hosts",
-                ],
-                "cell_v2 discover_hosts",
-            )
+            hosts = catalog.wait_compute_and_volume(layout, secrets, deadline, lambda: _check_alive(layout, defs))
+            _map_compute_hosts(layout, hosts, deadline)
         with open(layout.ready, "w") as handle:
             handle.write(_read(layout.generation))
         started = True
